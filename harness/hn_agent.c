@@ -469,7 +469,7 @@ static void hn_op_hello(hn_call *c) {
     hn_pair_out(c, "ops");
     hn_ret_open(c, '[');
     for (int k = 0; k < HN_OP_COUNT; k++) {
-        if (k <= HN_OP_CONST || port->ops[k]) {
+        if (k <= HN_OP_ECHO || port->ops[k]) {
             hn_put_str(c, hn_ops[k].name, hn_len(hn_ops[k].name));
         }
     }
@@ -527,6 +527,14 @@ static void hn_op_const(hn_call *c) {
         }
     }
     hn_ret_close(c, ']');
+}
+
+static void hn_op_echo(hn_call *c) {
+    hn_ret_open(c, '(');
+    for (int i = 0; i < c->argc; i++) {
+        hn_putn(c, c->args[i].p, (size_t)(c->args[i].end - c->args[i].p));  // ends are tight
+    }
+    hn_ret_close(c, ')');
 }
 
 // ---- running a request ----
@@ -603,6 +611,7 @@ static void hn_run(hn_call *c, const hn_result *res, int k) {
     case HN_OP_HELLO: hn_op_hello(c); return;
     case HN_OP_RESET: hn_op_reset(c); return;
     case HN_OP_CONST: hn_op_const(c); return;
+    case HN_OP_ECHO: hn_op_echo(c); return;
     default: break;
     }
     hn_op_fn fn = c->a->port->ops[c->op];

@@ -1,0 +1,85 @@
+# sockconf: `make conformance` sets up and certifies a target; `make test` runs every test.
+# Set-up is part of both: missing system packages are installed with apt-get when run as root
+# (otherwise the exact apt-get line is printed), Python packages go into .venv/.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+B := harness/build
+TARGET ?= harness
+PYTEST_ARGS ?=
+
+SYS_PKGS := gcc clang make python3 python3-venv
+WARN := -std=c99 -Wall -Wextra -Werror
+CFLAGS ?= -O2
+CORE := harness/hn_wire.c harness/hn_agent.c
+HOST := harness/host/hn_hostsock.c
+HDRS := $(wildcard harness/*.h harness/host/*.h) harness/ops.def
+SAN := -g -fsanitize=address,undefined -fno-sanitize-recover=all
+
+.PHONY: conformance test deps sysdeps build c-test py-test clean
+
+conformance: deps build
+	$(VPY) -m pytest conformance/cases --target=$(TARGET) -ra $(PYTEST_ARGS)
+
+test: deps build c-test py-test
+
+# ---- set-up ----
+
+deps: sysdeps $(VENV)/.installed
+
+sysdeps:
+	@missing=""; \
+	for c in gcc clang make; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "sockconf: missing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYS_PKGS); \
+	  else \
+	    echo "sockconf: run this, then make again: sudo apt-get install -y $(SYS_PKGS)"; exit 1; \
+	  fi; \
+	fi
+
+$(VENV)/.installed: conformance/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VPY) -m pip install -q --disable-pip-version-check -r conformance/requirements.txt
+	touch $@
+
+# ---- the C harness: host build, tests, and a warning check with both compilers ----
+
+build: $(B)/sockconf-harness
+
+$(B):
+	mkdir -p $@
+
+$(B)/sockconf-harness: $(CORE) $(HOST) harness/host/hn_host.c $(HDRS) | $(B)
+	gcc $(WARN) $(CFLAGS) -Iharness -o $@ $(CORE) $(HOST) harness/host/hn_host.c
+
+$(B)/hn_test_wire: harness/hn_wire.c harness/test/hn_test_wire.c $(HDRS) | $(B)
+	gcc $(WARN) $(SAN) -Iharness -o $@ harness/hn_wire.c harness/test/hn_test_wire.c
+
+$(B)/hn_vectors: $(CORE) $(HOST) harness/test/hn_vectors.c $(HDRS) | $(B)
+	gcc $(WARN) $(SAN) -Iharness -o $@ $(CORE) $(HOST) harness/test/hn_vectors.c
+
+$(B)/clang.stamp: $(CORE) $(HOST) harness/host/hn_host.c $(wildcard harness/test/*.c) $(HDRS) | $(B)
+	clang $(WARN) -O2 -Iharness -o $(B)/sockconf-harness-clang $(CORE) $(HOST) harness/host/hn_host.c
+	clang $(WARN) -O2 -Iharness -o $(B)/hn_vectors-clang $(CORE) $(HOST) harness/test/hn_vectors.c
+	clang $(WARN) -O2 -Iharness -o $(B)/hn_test_wire-clang harness/hn_wire.c harness/test/hn_test_wire.c
+	touch $@
+
+c-test: $(B)/hn_test_wire $(B)/hn_vectors $(B)/clang.stamp
+	$(B)/hn_test_wire > $(B)/hn_test_wire.tap || { grep -v '^ok' $(B)/hn_test_wire.tap; exit 1; }
+	@tail -n 1 $(B)/hn_test_wire.tap
+	$(B)/hn_vectors vectors/protocol/*.vec > $(B)/hn_vectors.tap || { grep -v '^ok' $(B)/hn_vectors.tap; exit 1; }
+	@tail -n 1 $(B)/hn_vectors.tap
+	$(B)/hn_vectors-clang vectors/protocol/*.vec > /dev/null
+
+# ---- Python: host client self-tests, vectors on the Python side, and the conformance run ----
+
+py-test: deps build
+	$(VPY) -m pytest conformance --target=$(TARGET) -q -ra $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(B)
