@@ -161,21 +161,66 @@ static int hn_b64_syntax(const char *p, size_t n) {
             return 0;
         }
     }
+    // canonical: the bits the padding leaves over are zero
+    if (n >= 4 && p[n - 1] == '=') {
+        int pad2 = p[n - 2] == '=';
+        int last = hn_b64val(p[n - (pad2 ? 3 : 2)]);
+        if (last & (pad2 ? 15 : 3)) {
+            return 0;
+        }
+    }
     return 1;
 }
 
+// The byte a str token's text stands for at p[*k] (advancing *k), or -1 if it is not canonical.
+static int hn_str_byte(const char *p, size_t n, size_t *k) {
+    char c = p[*k];
+    if (c != '%') {
+        (*k)++;
+        return hn_strsafe(c) ? (uint8_t)c : -1;
+    }
+    if (*k + 2 >= n) {
+        return -1;
+    }
+    int hi = hn_hexval(p[*k + 1]), lo = hn_hexval(p[*k + 2]);
+    *k += 3;
+    if (hi < 0 || lo < 0 || hn_strsafe((char)(hi * 16 + lo))) {
+        return -1;
+    }
+    return hi * 16 + lo;
+}
+
+// Canonical escapes, and the bytes are UTF-8 (what Python's bytes.decode accepts).
 static int hn_str_syntax(const char *p, size_t n) {
-    for (size_t k = 0; k < n; k++) {
-        if (p[k] == '%') {
-            if (k + 2 >= n) {
-                return 0;
-            }
-            if (hn_hexval(p[k + 1]) < 0 || hn_hexval(p[k + 2]) < 0) {
-                return 0;
-            }
-            k += 2;
-        } else if (!hn_strsafe(p[k])) {
+    size_t k = 0;
+    while (k < n) {
+        int b = hn_str_byte(p, n, &k);
+        int more, lo = 0x80, hi = 0xBF;
+        if (b < 0) {
             return 0;
+        }
+        if (b < 0x80) {
+            continue;
+        } else if (b >= 0xC2 && b <= 0xDF) {
+            more = 1;
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            more = 2;
+            lo = b == 0xE0 ? 0xA0 : 0x80;
+            hi = b == 0xED ? 0x9F : 0xBF;
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            more = 3;
+            lo = b == 0xF0 ? 0x90 : 0x80;
+            hi = b == 0xF4 ? 0x8F : 0xBF;
+        } else {
+            return 0;
+        }
+        while (more--) {
+            b = k < n ? hn_str_byte(p, n, &k) : -1;
+            if (b < lo || b > hi) {
+                return 0;
+            }
+            lo = 0x80;
+            hi = 0xBF;
         }
     }
     return 1;
@@ -199,7 +244,7 @@ static int hn_ref_syntax(const char *p, size_t n) {
         while (k < n && p[k] != '.') {
             k++;
         }
-        if (!hn_decimal(p + d, k - d) || (k - s > 9)) {
+        if (!hn_decimal(p + d, k - d) || (k - s > 9) || (d > s && k - d == 1 && p[d] == '0')) {
             return 0;
         }
     }

@@ -62,6 +62,9 @@ static void test_base64(void) {
     CHECK(hn_wire_b64dec("AA=A", 4, out) < 0);
     CHECK(hn_wire_b64dec("AA*A", 4, out) < 0);
     CHECK(hn_wire_b64dec("====", 4, out) < 0);
+    CHECK(hn_wire_b64dec("AB==", 4, out) < 0);            // padding bits not zero
+    CHECK(hn_wire_b64dec("AAF=", 4, out) < 0);
+    CHECK(hn_wire_b64dec("AAE=", 4, out) == 2);
 }
 
 static void test_ints(void) {
@@ -105,6 +108,14 @@ static void test_str(void) {
     CHECK(hn_wire_kind(val("s%4g")) == HN_K_BAD);
     CHECK(hn_wire_kind(val("s%4a")) == HN_K_BAD);         // lowercase hex is not canonical
     CHECK(hn_wire_kind(val("sa;b")) == HN_K_BAD);
+    CHECK(hn_wire_kind(val("s%41")) == HN_K_BAD);         // A is written as it is
+    CHECK(hn_wire_kind(val("s%C3%A9")) == HN_K_STR);
+    CHECK(hn_wire_kind(val("s%F0%9F%98%80")) == HN_K_STR);
+    CHECK(hn_wire_kind(val("s%C3")) == HN_K_BAD);         // cut UTF-8
+    CHECK(hn_wire_kind(val("s%C0%80")) == HN_K_BAD);      // overlong
+    CHECK(hn_wire_kind(val("s%ED%A0%80")) == HN_K_BAD);   // surrogate
+    CHECK(hn_wire_kind(val("s%F4%90%80%80")) == HN_K_BAD); // past U+10FFFF
+    CHECK(hn_wire_kind(val("s%E2%82")) == HN_K_BAD);
     CHECK(hn_wire_stresc("a b%", 4, buf, sizeof buf) == 8 && memcmp(buf, "a%20b%25", 8) == 0);
     CHECK(hn_wire_stresc("\xc3\xa9", 2, buf, 5) < 0);      // needs 6
 }
@@ -128,6 +139,8 @@ static void test_structure(void) {
     CHECK(hn_wire_kind(val("@0.-1.2")) == HN_K_REF);
     CHECK(hn_wire_kind(val("@0.")) == HN_K_BAD);
     CHECK(hn_wire_kind(val("@-1")) == HN_K_BAD);
+    CHECK(hn_wire_kind(val("@0.-0")) == HN_K_BAD);
+    CHECK(hn_wire_kind(val("@0.0")) == HN_K_REF);
     CHECK(hn_wire_kind(val("h01")) == HN_K_BAD);
     CHECK(hn_wire_kind(val("")) == HN_K_BAD);
 }

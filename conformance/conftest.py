@@ -1,0 +1,109 @@
+"""sockconf's pytest plugin: the `sockconf` option group, the target and the host peers."""
+import os
+import pathlib
+import shlex
+
+import pytest
+
+from sockconf import client as sc_client
+from sockconf import peers as sc_peers
+from sockconf import transport as sc_transport
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+DOCS = pathlib.Path(os.environ.get("SOCKCONF_DOCS", ROOT.parent / "shared" / "docs"))
+HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
+LATER = {
+    "ref": "the lwIP oracle arrives with the oracle issue",
+    "cpython": "the cpython target arrives with the Python-ports issue",
+    "micropython": "the micropython target arrives with the Python-ports issue",
+    "serial": "the serial target arrives with the Python-ports issue",
+}
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("sockconf", "sockconf conformance")
+    group.addoption("--target", default="harness", metavar="SPEC",
+                    help="what to test: harness (the host build of the C harness) or cmd:COMMAND")
+    group.addoption("--timeout-scale", type=float, default=1.0, metavar="X",
+                    help="multiply every host-side deadline by X (slow links)")
+
+
+def target_argv(spec):
+    """The command that serves the protocol for SPEC, or a UsageError in one sentence."""
+    kind, _, rest = spec.partition(":")
+    if spec == "harness":
+        if not HARNESS.exists():
+            raise pytest.UsageError("--target=harness: %s is not built; run make build first" % HARNESS)
+        return [str(HARNESS)]
+    if kind == "cmd":
+        argv = shlex.split(rest)
+        if not argv:
+            raise pytest.UsageError("--target=cmd: needs a command, e.g. --target='cmd:./my-agent --fast'")
+        return argv
+    if kind in LATER:
+        raise pytest.UsageError("--target=%s is not available yet: %s; use --target=harness or cmd:COMMAND"
+                                % (spec, LATER[kind]))
+    raise pytest.UsageError("--target=%s: unknown target; use harness or cmd:COMMAND" % spec)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "clause(doc, section, quote): the documented sentence a case checks")
+    if config.getoption("--timeout-scale") <= 0:
+        raise pytest.UsageError("--timeout-scale must be a positive number")
+    target_argv(config.getoption("--target"))
+
+
+@pytest.fixture(scope="session")
+def target_spec(request):
+    """The --target option."""
+    return request.config.getoption("--target")
+
+
+@pytest.fixture(scope="session")
+def timeout_scale(request):
+    """The --timeout-scale option."""
+    return request.config.getoption("--timeout-scale")
+
+
+@pytest.fixture(scope="session")
+def link(target_spec):
+    """The transport to the target process."""
+    t = sc_transport.PipeTransport(target_argv(target_spec))
+    yield t
+    t.close()
+
+
+@pytest.fixture(scope="session")
+def agent(link, timeout_scale):
+    """A client session with the target, after HELLO."""
+    c = sc_client.Client(link, timeout_scale=timeout_scale)
+    c.hello()
+    return c
+
+
+@pytest.fixture
+def target(agent):
+    """The target for one case; every socket the case opened is closed after it (RESET)."""
+    agent.reset()
+    yield agent
+    agent.reset()
+
+
+@pytest.fixture(scope="session")
+def consts(agent):
+    """The target's own numbers for the constants cases use."""
+    return agent.const("AF_INET", "AF_INET6", "SOCK_STREAM", "SOCK_DGRAM", "SOL_SOCKET", "SO_REUSEADDR")
+
+
+@pytest.fixture
+def echo_peer():
+    """A TCP echo server on loopback."""
+    with sc_peers.TcpEcho() as p:
+        yield p
+
+
+@pytest.fixture
+def silent_peer():
+    """A TCP server on loopback that accepts and never answers."""
+    with sc_peers.SilentAcceptor() as p:
+        yield p

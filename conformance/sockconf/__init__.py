@@ -1,0 +1,1 @@
+"""Host side of the sockconf harness protocol: wire codec, transports, client, test vectors."""
