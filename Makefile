@@ -63,18 +63,26 @@ $(B)/hn_test_wire: harness/hn_wire.c harness/test/hn_test_wire.c $(HDRS) | $(B)
 $(B)/hn_vectors: $(CORE) $(HOST) harness/test/hn_vectors.c $(HDRS) | $(B)
 	gcc $(WARN) $(SAN) -Iharness -o $@ $(CORE) $(HOST) harness/test/hn_vectors.c
 
+$(B)/hn_test_agent: $(CORE) harness/test/hn_test_agent.c $(HDRS) | $(B)
+	gcc $(WARN) $(SAN) -O1 -Iharness -o $@ $(CORE) harness/test/hn_test_agent.c
+
 $(B)/clang.stamp: $(CORE) $(HOST) harness/host/hn_host.c $(wildcard harness/test/*.c) $(HDRS) | $(B)
 	clang $(WARN) -O2 -Iharness -o $(B)/sockconf-harness-clang $(CORE) $(HOST) harness/host/hn_host.c
 	clang $(WARN) -O2 -Iharness -o $(B)/hn_vectors-clang $(CORE) $(HOST) harness/test/hn_vectors.c
 	clang $(WARN) -O2 -Iharness -o $(B)/hn_test_wire-clang harness/hn_wire.c harness/test/hn_test_wire.c
+	clang $(WARN) -O2 -Iharness -o $(B)/hn_test_agent-clang $(CORE) harness/test/hn_test_agent.c
 	touch $@
 
-c-test: $(B)/hn_test_wire $(B)/hn_vectors $(B)/clang.stamp
+HOSTILE_LINES ?= 200000
+
+c-test: $(B)/hn_test_wire $(B)/hn_vectors $(B)/hn_test_agent $(B)/clang.stamp
 	$(B)/hn_test_wire > $(B)/hn_test_wire.tap || { grep -v '^ok' $(B)/hn_test_wire.tap; exit 1; }
 	@tail -n 1 $(B)/hn_test_wire.tap
 	$(B)/hn_vectors vectors/protocol/*.vec > $(B)/hn_vectors.tap || { grep -v '^ok' $(B)/hn_vectors.tap; exit 1; }
 	@tail -n 1 $(B)/hn_vectors.tap
 	$(B)/hn_vectors-clang vectors/protocol/*.vec > /dev/null
+	$(B)/hn_test_agent $(HOSTILE_LINES) vectors/protocol/*.vec > $(B)/hn_test_agent.tap || { grep -v '^ok' $(B)/hn_test_agent.tap; exit 1; }
+	@grep '^# .* lines:' $(B)/hn_test_agent.tap; tail -n 1 $(B)/hn_test_agent.tap
 
 # ---- Python: host client self-tests, vectors on the Python side, and the conformance run ----
 
