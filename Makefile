@@ -9,6 +9,7 @@ VPY := $(VENV)/bin/python
 B := harness/build
 TARGET ?= harness
 PYTEST_ARGS ?=
+VERSION := 0.1.0
 
 SYS_PKGS := gcc clang make python3 python3-venv
 WARN := -std=c99 -Wall -Wextra -Werror
@@ -55,7 +56,7 @@ $(B):
 	mkdir -p $@
 
 $(B)/sockconf-harness: $(CORE) $(HOST) harness/host/hn_host.c $(HDRS) | $(B)
-	gcc $(WARN) $(CFLAGS) -Iharness -o $@ $(CORE) $(HOST) harness/host/hn_host.c
+	gcc $(WARN) $(CFLAGS) -Iharness -DHN_VERSION='"$(VERSION)"' -o $@ $(CORE) $(HOST) harness/host/hn_host.c
 
 $(B)/hn_test_wire: harness/hn_wire.c harness/test/hn_test_wire.c $(HDRS) | $(B)
 	gcc $(WARN) $(SAN) -Iharness -o $@ harness/hn_wire.c harness/test/hn_test_wire.c

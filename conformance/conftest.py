@@ -12,6 +12,7 @@ from sockconf import transport as sc_transport
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = pathlib.Path(os.environ.get("SOCKCONF_DOCS", ROOT.parent / "shared" / "docs"))
 HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
+SESSION = pytest.StashKey()   # the session's Client, for the summary
 LATER = {
     "ref": "the lwIP oracle arrives with the oracle issue",
     "cpython": "the cpython target arrives with the Python-ports issue",
@@ -74,10 +75,11 @@ def link(target_spec):
 
 
 @pytest.fixture(scope="session")
-def agent(link, timeout_scale):
+def agent(request, link, timeout_scale):
     """A client session with the target, after HELLO."""
     c = sc_client.Client(link, timeout_scale=timeout_scale)
     c.hello()
+    request.config.stash[SESSION] = c
     return c
 
 
@@ -107,3 +109,18 @@ def silent_peer():
     """A TCP server on loopback that accepts and never answers."""
     with sc_peers.SilentAcceptor() as p:
         yield p
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """One paragraph a maintainer can quote: which target, what it said it is, and the counts."""
+    c = config.stash.get(SESSION, None)
+    if c is None:
+        return
+    stats = terminalreporter.stats
+    counts = ", ".join("%d %s" % (len(stats.get(k, [])), k) for k in ("passed", "failed", "skipped", "error"))
+    tr = terminalreporter
+    tr.section("sockconf summary")
+    tr.write_line("target   %s: %s %s on %s (protocol %s)" % (config.getoption("--target"), c.info["impl"],
+                                                            c.info["version"], c.info["machine"], c.info["proto"]))
+    tr.write_line("tests    %s" % counts)
+    tr.write_line("link     %d round trips, %d bytes out, %d bytes in" % (c.round_trips, c.bytes_out, c.bytes_in))
