@@ -16,7 +16,7 @@ WARN := -std=c99 -Wall -Wextra -Werror
 CFLAGS ?= -O2
 CORE := harness/hn_wire.c harness/hn_agent.c
 HOST := harness/host/hn_hostsock.c
-HDRS := $(wildcard harness/*.h harness/host/*.h) harness/ops.def
+HDRS := $(wildcard harness/*.h harness/host/*.h harness/test/*.h) harness/ops.def
 SAN := -g -fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: conformance test deps sysdeps build c-test py-test clean

@@ -42,16 +42,6 @@ static size_t hn_len(const char *s) {
     return n;
 }
 
-static int hn_eq(const char *p, size_t n, const char *s) {
-    size_t k = 0;
-    for (; k < n && s[k]; k++) {
-        if (p[k] != s[k]) {
-            return 0;
-        }
-    }
-    return k == n && s[k] == 0;
-}
-
 // ---- writing ----
 
 static void hn_putn(hn_call *c, const char *s, size_t n) {
@@ -328,7 +318,7 @@ static int hn_type_ok(char letter, hn_kind k) {
 
 static int hn_find_op(const char *p, size_t n) {
     for (int k = 0; k < HN_OP_COUNT; k++) {
-        if (hn_eq(p, n, hn_ops[k].name)) {
+        if (hn_wire_eq(p, n, hn_ops[k].name)) {
             return k;
         }
     }
@@ -516,7 +506,7 @@ static void hn_op_const(hn_call *c) {
         long n = hn_wire_str(c->args[i], name, sizeof name);
         const hn_pair *hit = 0;
         for (size_t k = 0; n >= 0 && k < port->nconsts; k++) {
-            if (hn_eq(name, (size_t)n, port->consts[k].name)) {
+            if (hn_wire_eq(name, (size_t)n, port->consts[k].name)) {
                 hit = &port->consts[k];
             }
         }

@@ -96,7 +96,7 @@ static int hn_parse_int(const char *p, size_t n, int64_t *out) {
     return HN_OK;
 }
 
-static int hn_tokeq(const char *p, size_t n, const char *s) {
+int hn_wire_eq(const char *p, size_t n, const char *s) {
     size_t k = 0;
     for (; k < n && s[k]; k++) {
         if (p[k] != s[k]) {
@@ -109,7 +109,7 @@ static int hn_tokeq(const char *p, size_t n, const char *s) {
 // Python repr grammar: -?D+(.D+)?(e[+-]D+)? | -?inf | nan
 static int hn_float_syntax(const char *p, size_t n) {
     size_t k = 0;
-    if (hn_tokeq(p, n, "inf") || hn_tokeq(p, n, "-inf") || hn_tokeq(p, n, "nan")) {
+    if (hn_wire_eq(p, n, "inf") || hn_wire_eq(p, n, "-inf") || hn_wire_eq(p, n, "nan")) {
         return 1;
     }
     if (k < n && p[k] == '-') {
@@ -232,7 +232,7 @@ static int hn_ref_syntax(const char *p, size_t n) {
     while (k < n && p[k] != '.') {
         k++;
     }
-    if (!hn_decimal(p + s, k - s)) {
+    if (!hn_decimal(p + s, k - s) || k - s > 9) {
         return 0;
     }
     while (k < n) {
@@ -360,13 +360,13 @@ int hn_wire_float(hn_val v, double *out) {
     }
     size_t n = hn_wire_toklen(v.p, v.end) - 1;
     const char *p = v.p + 1;
-    if (hn_tokeq(p, n, "nan")) {
+    if (hn_wire_eq(p, n, "nan")) {
         *out = 0.0 / 0.0;
         return HN_OK;
     }
     int neg = p[0] == '-';
     size_t k0 = neg ? 1 : 0;
-    if (hn_tokeq(p + k0, n - k0, "inf")) {
+    if (hn_wire_eq(p + k0, n - k0, "inf")) {
         *out = neg ? -1.0 / 0.0 : 1.0 / 0.0;
         return HN_OK;
     }

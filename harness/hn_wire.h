@@ -21,6 +21,7 @@ enum { HN_OK = 0, HN_ESYNTAX = -1, HN_ERANGE = -2, HN_EDEPTH = -3 };
 
 uint32_t hn_wire_crc32(const char *p, size_t n);
 size_t hn_wire_toklen(const char *p, const char *end);
+int hn_wire_eq(const char *p, size_t n, const char *s);   // the n bytes at p are the C string s
 hn_kind hn_wire_kind(hn_val v);
 // Check one whole value (token or bracketed run); on success *next is just past it.
 int hn_wire_check(hn_val v, int depth, const char **next);

@@ -124,14 +124,14 @@ class Ref:
 
 _SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/")
 _INT = r"0|-?[1-9][0-9]*"
-_NAT = r"0|[1-9][0-9]*"
 _HANDLE = r"0|[1-9][0-9]{0,8}"  # at most 9 digits
 INT64 = (-2**63, 2**63 - 1)     # what an agent holds (`range` beyond, in requests)
 MAXDEPTH = 8                    # bracket nesting an agent accepts (`range` deeper, in requests)
 _FLOAT = r"-?(?:inf|[0-9]+(?:\.[0-9]+)?(?:e[-+][0-9]+)?)|nan"  # Python repr() and plain digits
 _B64 = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
 _STR = r"(?:[A-Za-z0-9._~:/-]|%[0-9A-F]{2})*"
-_REF = r"@(%s)((?:\.(?:%s))*)" % (_NAT, _INT)
+_REF = r"@(%s)((?:\.(?:%s))*)" % (_HANDLE, r"0|[1-9][0-9]{0,8}|-[1-9][0-9]{0,7}")  # items of 9 chars at most
+_REF_MAX = 40                   # a whole reference token, in characters
 
 
 def _b64(data):
@@ -198,7 +198,7 @@ def _atom(t, refs, agent):
         return text
     if p == "h" and re.fullmatch(_HANDLE, rest):
         return Handle(int(rest))
-    m = re.fullmatch(_REF, t) if p == "@" else None
+    m = re.fullmatch(_REF, t) if p == "@" and len(t) <= _REF_MAX else None
     if m and refs:
         return Ref(int(m.group(1)), *(int(j) for j in m.group(2).split(".")[1:]))
     raise WireError("syntax", "bad token %r" % t)

@@ -107,14 +107,7 @@ int main(int argc, char **argv) {
     port.impl = "sockconf-c";
     port.version = HN_VERSION;
     port.machine = u.machine;
-    port.consts = hn_hostsock_consts;
-    port.nconsts = hn_hostsock_nconsts;
-    port.errnos = hn_hostsock_errnos;
-    port.nerrnos = hn_hostsock_nerrnos;
-    port.caps = hn_hostsock_caps;
-    port.ncaps = hn_hostsock_ncaps;
-    port.ops = hn_hostsock_ops;
-    port.release = hn_hostsock_release;
+    hn_hostsock_fill(&port);
     hn_agent_init(&agent, &port, in, out);
     hn_agent_serve(&agent);
     return 0;

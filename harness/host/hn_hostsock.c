@@ -641,7 +641,7 @@ static void hs_poll(hn_call *c) {
     hn_ret_close(c, ']');
 }
 
-const hn_op_fn hn_hostsock_ops[HN_OP_COUNT] = {
+static const hn_op_fn hs_ops[HN_OP_COUNT] = {
     [HN_OP_SOCKET] = hs_socket,
     [HN_OP_CLOSE] = hs_close,
     [HN_OP_BIND] = hs_bind,
@@ -678,15 +678,14 @@ void hn_hostsock_release(void *ctx, int32_t desc) {
 }
 
 #define HS_C(name) {#name, name}
-const hn_pair hn_hostsock_consts[] = {
+static const hn_pair hs_consts[] = {
     HS_C(AF_INET), HS_C(AF_INET6), HS_C(SOCK_STREAM), HS_C(SOCK_DGRAM), HS_C(SOCK_RAW),
     HS_C(IPPROTO_IP), HS_C(IPPROTO_TCP), HS_C(IPPROTO_UDP), HS_C(SOL_SOCKET), HS_C(SO_REUSEADDR),
     HS_C(SO_KEEPALIVE), HS_C(SO_BROADCAST), HS_C(SO_RCVTIMEO), HS_C(SO_SNDTIMEO), HS_C(TCP_NODELAY),
     HS_C(MSG_PEEK), HS_C(MSG_DONTWAIT), HS_C(POLLIN), HS_C(POLLOUT), HS_C(POLLERR), HS_C(POLLHUP),
 };
-const size_t hn_hostsock_nconsts = sizeof hn_hostsock_consts / sizeof hn_hostsock_consts[0];
 
-const hn_pair hn_hostsock_errnos[] = {
+static const hn_pair hs_errnos[] = {
     HS_C(EPERM), HS_C(ENOENT), HS_C(EINTR), HS_C(EIO), HS_C(EBADF), HS_C(EAGAIN), HS_C(ENOMEM),
     HS_C(EACCES), HS_C(EFAULT), HS_C(EBUSY), HS_C(EEXIST), HS_C(EINVAL), HS_C(ENFILE), HS_C(EMFILE),
     HS_C(ENOSPC), HS_C(EPIPE), HS_C(ERANGE), HS_C(ENOTSOCK), HS_C(EDESTADDRREQ), HS_C(EMSGSIZE),
@@ -695,8 +694,18 @@ const hn_pair hn_hostsock_errnos[] = {
     HS_C(ECONNABORTED), HS_C(ECONNRESET), HS_C(ENOBUFS), HS_C(EISCONN), HS_C(ENOTCONN),
     HS_C(ETIMEDOUT), HS_C(ECONNREFUSED), HS_C(EHOSTUNREACH), HS_C(EALREADY), HS_C(EINPROGRESS),
 };
-const size_t hn_hostsock_nerrnos = sizeof hn_hostsock_errnos / sizeof hn_hostsock_errnos[0];
 
 static const char *const hs_caps[] = {"AF_INET6", "tuple-address", "settimeout"};
-const char *const *const hn_hostsock_caps = hs_caps;
-const size_t hn_hostsock_ncaps = sizeof hs_caps / sizeof hs_caps[0];
+
+#define HS_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+void hn_hostsock_fill(hn_port *port) {
+    port->consts = hs_consts;
+    port->nconsts = HS_COUNT(hs_consts);
+    port->errnos = hs_errnos;
+    port->nerrnos = HS_COUNT(hs_errnos);
+    port->caps = hs_caps;
+    port->ncaps = HS_COUNT(hs_caps);
+    port->ops = hs_ops;
+    port->release = hn_hostsock_release;
+}

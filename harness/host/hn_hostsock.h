@@ -4,13 +4,8 @@
 
 #include "../hn_agent.h"
 
-extern const hn_op_fn hn_hostsock_ops[HN_OP_COUNT];
-extern const hn_pair hn_hostsock_consts[];
-extern const size_t hn_hostsock_nconsts;
-extern const hn_pair hn_hostsock_errnos[];
-extern const size_t hn_hostsock_nerrnos;
-extern const char *const *const hn_hostsock_caps;
-extern const size_t hn_hostsock_ncaps;
+// Fill port's backend part: the op table, constants, errno table, capabilities and release.
+void hn_hostsock_fill(hn_port *port);
 void hn_hostsock_release(void *ctx, int32_t desc);
 
 #endif

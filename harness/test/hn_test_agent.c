@@ -9,11 +9,9 @@
 #include <string.h>
 
 #include "../hn_agent.h"
+#include "hn_capture.h"
 
 static int passed, failed;
-static char cap[HN_MAXLINE * 2];
-static size_t cap_len;
-
 static void check(int ok, const char *what, long detail) {
     if (ok) {
         passed++;
@@ -21,26 +19,6 @@ static void check(int ok, const char *what, long detail) {
         failed++;
         printf("not ok %d - %s (%ld)\n", passed + failed, what, detail);
     }
-}
-
-static long t_write(void *ctx, const char *buf, size_t n) {
-    (void)ctx;
-    if (cap_len + n > sizeof cap) {
-        return -1;
-    }
-    memcpy(cap + cap_len, buf, n);
-    cap_len += n;
-    return (long)n;
-}
-
-static long t_read(void *ctx, char *buf, size_t n, uint32_t t) {
-    (void)ctx, (void)buf, (void)n, (void)t;
-    return -1;
-}
-
-static uint32_t t_millis(void *ctx) {
-    (void)ctx;
-    return 0;
 }
 
 static void t_release(void *ctx, int32_t desc) {
@@ -135,16 +113,16 @@ static size_t seal(char *line, size_t n) {
     return n;
 }
 
-// One request; returns the answer's length (0 if none) in cap.
+// One request; returns the answer's length (0 if none) in hn_capture.
 static size_t ask(const char *body) {
     static char line[HN_MAXLINE + 64];
     size_t n = strlen(body);
     memcpy(line, body, n);
     n = seal(line, n);
     line[n++] = '\n';
-    cap_len = 0;
+    hn_capture_len = 0;
     hn_agent_feed(&agent, line, n);
-    return cap_len;
+    return hn_capture_len;
 }
 
 // Every answer line: printable, "R " or "X ", sealed with a valid CRC, within maxline.
@@ -186,8 +164,8 @@ static void test_room_edges(int from) {
         hn_agent_init(&agent, &port, in, out);
         snprintf(body, sizeof body, "Q 1 S socket ; %s @0 i%d", from ? "recvfrom" : "recv", n);
         size_t len = ask(body);
-        check(well_formed(cap, len), "answer is well formed", n);
-        const char *res = strstr(cap, " ; ");
+        check(well_formed(hn_capture, len), "answer is well formed", n);
+        const char *res = strstr(hn_capture, " ; ");
         if (!res) {
             check(0, "two results", n);
             continue;
@@ -343,14 +321,14 @@ static void test_hostile(long iterations) {
             n = fill < sizeof line - 1 ? fill : sizeof line - 1;
         }
         line[n++] = '\n';
-        cap_len = 0;
+        hn_capture_len = 0;
         int fed = hn_agent_feed(&agent, line, n);
-        if (cap_len > 2) {
-            answers[cap[0] == 'R' ? 0 : strncmp(cap, "X - crc", 7) == 0 ? 1 : strncmp(cap, "X - long", 8) == 0 ? 2 : 3]++;
+        if (hn_capture_len > 2) {
+            answers[hn_capture[0] == 'R' ? 0 : strncmp(hn_capture, "X - crc", 7) == 0 ? 1 : strncmp(hn_capture, "X - long", 8) == 0 ? 2 : 3]++;
         }
-        if (fed < 0 || !well_formed(cap, cap_len)) {
+        if (fed < 0 || !well_formed(hn_capture, hn_capture_len)) {
             if (bad++ < 5) {
-                printf("# bad answer to a mutated line: %.*s\n", (int)(cap_len < 200 ? cap_len : 200), cap);
+                printf("# bad answer to a mutated line: %.*s\n", (int)(hn_capture_len < 200 ? hn_capture_len : 200), hn_capture);
             }
         }
     }
@@ -361,7 +339,7 @@ static void test_hostile(long iterations) {
     // and the agent still serves
     hn_agent_init(&agent, &port, in, out);
     size_t len = ask("Q 5 S echo i1");
-    check(len > 0 && strncmp(cap, "R 5 = ( i1 ) ", 13) == 0, "served after the hostile run", 0);
+    check(len > 0 && strncmp(hn_capture, "R 5 = ( i1 ) ", 13) == 0, "served after the hostile run", 0);
 }
 
 int main(int argc, char **argv) {
@@ -372,9 +350,7 @@ int main(int argc, char **argv) {
     st_ops[HN_OP_SEND] = st_send;
     st_ops[HN_OP_CLOSE] = st_close;
     st_ops[HN_OP_GETADDRINFO] = st_raise;
-    port.link_read = t_read;
-    port.link_write = t_write;
-    port.millis = t_millis;
+    hn_capture_fill(&port);
     port.impl = "stub";
     port.version = "0";
     port.machine = "test";

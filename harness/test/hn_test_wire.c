@@ -140,6 +140,9 @@ static void test_structure(void) {
     CHECK(hn_wire_kind(val("@0.")) == HN_K_BAD);
     CHECK(hn_wire_kind(val("@-1")) == HN_K_BAD);
     CHECK(hn_wire_kind(val("@0.-0")) == HN_K_BAD);
+    CHECK(hn_wire_kind(val("@999999999")) == HN_K_REF);
+    CHECK(hn_wire_kind(val("@99999999999999999999")) == HN_K_BAD);   // no overflow when resolved
+    CHECK(hn_wire_kind(val("@0.9999999999")) == HN_K_BAD);
     CHECK(hn_wire_kind(val("@0.0")) == HN_K_REF);
     CHECK(hn_wire_kind(val("h01")) == HN_K_BAD);
     CHECK(hn_wire_kind(val("")) == HN_K_BAD);

@@ -4,31 +4,9 @@
 #include <string.h>
 
 #include "../host/hn_hostsock.h"
+#include "hn_capture.h"
 
 #define VEC_LINE 16384
-
-static char cap[HN_MAXLINE * 4];
-static size_t cap_len;
-
-static long vec_write(void *ctx, const char *buf, size_t n) {
-    (void)ctx;
-    if (cap_len + n > sizeof cap) {
-        return -1;
-    }
-    memcpy(cap + cap_len, buf, n);
-    cap_len += n;
-    return (long)n;
-}
-
-static long vec_read(void *ctx, char *buf, size_t n, uint32_t t) {
-    (void)ctx, (void)buf, (void)n, (void)t;
-    return -1;
-}
-
-static uint32_t vec_millis(void *ctx) {
-    (void)ctx;
-    return 0;
-}
 
 static int vec_hex(char c) {
     return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
@@ -68,20 +46,11 @@ int main(int argc, char **argv) {
     static char line[VEC_LINE], buf[VEC_LINE], in[HN_MAXLINE], out[HN_MAXLINE], name[256];
     static hn_agent agent;
     static hn_port port;
-    port.link_read = vec_read;
-    port.link_write = vec_write;
-    port.millis = vec_millis;
+    hn_capture_fill(&port);
     port.impl = "sockconf-c";
     port.version = "test";
     port.machine = "test";
-    port.consts = hn_hostsock_consts;
-    port.nconsts = hn_hostsock_nconsts;
-    port.errnos = hn_hostsock_errnos;
-    port.nerrnos = hn_hostsock_nerrnos;
-    port.caps = hn_hostsock_caps;
-    port.ncaps = hn_hostsock_ncaps;
-    port.ops = hn_hostsock_ops;
-    port.release = hn_hostsock_release;
+    hn_hostsock_fill(&port);
 
     int passed = 0, failed = 0, skipped = 0, records = 0;
     for (int f = 1; f < argc; f++) {
@@ -138,7 +107,7 @@ int main(int argc, char **argv) {
                 skip = bad = exchanges = 0;
                 snprintf(name, sizeof name, "%s", strcmp(key, "name") == 0 ? val : "(unnamed)");
                 hn_agent_init(&agent, &port, in, out);
-                cap_len = 0;
+                hn_capture_len = 0;
             }
             if (strcmp(key, "agent") == 0 && strcmp(val, "sockconf-c") != 0) {
                 skip = 1;
@@ -156,7 +125,7 @@ int main(int argc, char **argv) {
                     len = vec_unescape(val, buf);
                 }
                 buf[len++] = '\n';
-                cap_len = 0;
+                hn_capture_len = 0;
                 if (hn_agent_feed(&agent, buf, len) < 0) {
                     printf("# %s: link write failed\n", name);
                     bad = 1;
@@ -168,10 +137,10 @@ int main(int argc, char **argv) {
                     buf[len++] = '\n';
                 }
                 exchanges++;
-                if (len != cap_len || memcmp(buf, cap, len) != 0) {
+                if (len != hn_capture_len || memcmp(buf, hn_capture, len) != 0) {
                     printf("# %s: exchange %d differs\n", name, exchanges);
                     vec_show("expected", buf, len);
-                    vec_show("got     ", cap, cap_len);
+                    vec_show("got     ", hn_capture, hn_capture_len);
                     bad = 1;
                 }
             }
