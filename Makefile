@@ -16,6 +16,7 @@ WARN := -std=c99 -Wall -Wextra -Werror
 CFLAGS ?= -O2
 CORE := harness/hn_wire.c harness/hn_agent.c
 HOST := harness/host/hn_hostsock.c
+LINK := harness/host/hn_hostlink.c
 HDRS := $(wildcard harness/*.h harness/host/*.h harness/test/*.h) harness/ops.def
 SAN := -g -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -55,8 +56,8 @@ build: $(B)/sockconf-harness
 $(B):
 	mkdir -p $@
 
-$(B)/sockconf-harness: $(CORE) $(HOST) harness/host/hn_host.c $(HDRS) | $(B)
-	gcc $(WARN) $(CFLAGS) -Iharness -DHN_VERSION='"$(VERSION)"' -o $@ $(CORE) $(HOST) harness/host/hn_host.c
+$(B)/sockconf-harness: $(CORE) $(HOST) $(LINK) harness/host/hn_host.c $(HDRS) | $(B)
+	gcc $(WARN) $(CFLAGS) -Iharness -DHN_VERSION='"$(VERSION)"' -o $@ $(CORE) $(HOST) $(LINK) harness/host/hn_host.c
 
 $(B)/hn_test_wire: harness/hn_wire.c harness/test/hn_test_wire.c $(HDRS) | $(B)
 	gcc $(WARN) $(SAN) -Iharness -o $@ harness/hn_wire.c harness/test/hn_test_wire.c
@@ -67,8 +68,8 @@ $(B)/hn_vectors: $(CORE) $(HOST) harness/test/hn_vectors.c $(HDRS) | $(B)
 $(B)/hn_test_agent: $(CORE) harness/test/hn_test_agent.c $(HDRS) | $(B)
 	gcc $(WARN) $(SAN) -O1 -Iharness -o $@ $(CORE) harness/test/hn_test_agent.c
 
-$(B)/clang.stamp: $(CORE) $(HOST) harness/host/hn_host.c $(wildcard harness/test/*.c) $(HDRS) | $(B)
-	clang $(WARN) -O2 -Iharness -o $(B)/sockconf-harness-clang $(CORE) $(HOST) harness/host/hn_host.c
+$(B)/clang.stamp: $(CORE) $(HOST) $(LINK) harness/host/hn_host.c $(wildcard harness/test/*.c) $(HDRS) | $(B)
+	clang $(WARN) -O2 -Iharness -o $(B)/sockconf-harness-clang $(CORE) $(HOST) $(LINK) harness/host/hn_host.c
 	clang $(WARN) -O2 -Iharness -o $(B)/hn_vectors-clang $(CORE) $(HOST) harness/test/hn_vectors.c
 	clang $(WARN) -O2 -Iharness -o $(B)/hn_test_wire-clang harness/hn_wire.c harness/test/hn_test_wire.c
 	clang $(WARN) -O2 -Iharness -o $(B)/hn_test_agent-clang $(CORE) harness/test/hn_test_agent.c

@@ -1,109 +1,27 @@
-// hn_host.c: the host build of the harness: serves the protocol on stdin/stdout, or on a pty
-// (--pty: the slave's path is printed to stderr as "pty: PATH"), over the host socket backend.
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
+// hn_host.c: the host build of the harness: the protocol on stdin/stdout or a pty, over the
+// host socket backend.
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/utsname.h>
-#include <termios.h>
-#include <time.h>
-#include <unistd.h>
 
+#include "hn_hostlink.h"
 #include "hn_hostsock.h"
 
 #ifndef HN_VERSION
 #define HN_VERSION "0"
 #endif
 
-typedef struct {
-    int rfd, wfd;
-} hn_host_link;
-
-static long hn_host_read(void *ctx, char *buf, size_t n, uint32_t timeout_ms) {
-    hn_host_link *l = ctx;
-    struct pollfd p = {l->rfd, POLLIN, 0};
-    int r = poll(&p, 1, (int)timeout_ms);
-    if (r < 0) {
-        return errno == EINTR ? 0 : -1;
-    }
-    if (r == 0) {
-        return 0;
-    }
-    ssize_t got = read(l->rfd, buf, n);
-    if (got < 0 && (errno == EINTR || errno == EAGAIN)) {
-        return 0;
-    }
-    return got > 0 ? got : -1;
-}
-
-static long hn_host_write(void *ctx, const char *buf, size_t n) {
-    hn_host_link *l = ctx;
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(l->wfd, buf + done, n - done);
-        if (w < 0 && errno == EINTR) {
-            continue;
-        }
-        if (w <= 0) {
-            return -1;
-        }
-        done += (size_t)w;
-    }
-    return (long)done;
-}
-
-static uint32_t hn_host_millis(void *ctx) {
-    struct timespec ts;
-    (void)ctx;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint32_t)(ts.tv_sec * 1000u + ts.tv_nsec / 1000000u);
-}
-
-static int hn_host_pty(hn_host_link *l) {
-    int m = posix_openpt(O_RDWR | O_NOCTTY);
-    if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0) {
-        return -1;
-    }
-    const char *name = ptsname(m);
-    // Hold the slave open so reads never see EIO between clients; raw mode for the client.
-    int s = name ? open(name, O_RDWR | O_NOCTTY) : -1;
-    struct termios t;
-    if (s < 0 || tcgetattr(s, &t) < 0) {
-        return -1;
-    }
-    cfmakeraw(&t);
-    tcsetattr(s, TCSANOW, &t);
-    fprintf(stderr, "pty: %s\n", name);
-    fflush(stderr);
-    l->rfd = l->wfd = m;
-    return 0;
-}
-
 int main(int argc, char **argv) {
     static char in[HN_MAXLINE], out[HN_MAXLINE];
     static struct utsname u;
-    static hn_host_link link = {0, 1};
+    static hn_host_link link;
     static hn_agent agent;
     static hn_port port;
     signal(SIGPIPE, SIG_IGN);
-    if (argc > 1 && strcmp(argv[1], "--pty") == 0) {
-        if (hn_host_pty(&link) < 0) {
-            fprintf(stderr, "sockconf-harness: cannot open a pty: %s\n", strerror(errno));
-            return 1;
-        }
-    } else if (argc > 1) {
-        fprintf(stderr, "usage: sockconf-harness [--pty]\n");
-        return 2;
+    int status = hn_hostlink_open(&link, &port, argc, argv, "sockconf-harness");
+    if (status) {
+        return status;
     }
     uname(&u);
-    port.ctx = &link;
-    port.link_read = hn_host_read;
-    port.link_write = hn_host_write;
-    port.millis = hn_host_millis;
     port.impl = "sockconf-c";
     port.version = HN_VERSION;
     port.machine = u.machine;
