@@ -15,9 +15,9 @@ SYS_PKGS := gcc clang make python3 python3-venv
 WARN := -std=c99 -Wall -Wextra -Werror
 CFLAGS ?= -O2
 CORE := harness/hn_wire.c harness/hn_agent.c
-HOST := harness/host/hn_hostsock.c
+HOST := ref/rf_sem.c ref/rf_kernel.c
 LINK := harness/host/hn_hostlink.c
-HDRS := $(wildcard harness/*.h harness/host/*.h harness/test/*.h) harness/ops.def
+HDRS := $(wildcard harness/*.h harness/host/*.h harness/test/*.h ref/*.h) harness/ops.def
 SAN := -g -fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: conformance test deps sysdeps build c-test py-test clean

@@ -4,7 +4,7 @@
 #include <sys/utsname.h>
 
 #include "hn_hostlink.h"
-#include "hn_hostsock.h"
+#include "../../ref/rf_kernel.h"
 
 #ifndef HN_VERSION
 #define HN_VERSION "0"
@@ -25,7 +25,7 @@ int main(int argc, char **argv) {
     port.impl = "sockconf-c";
     port.version = HN_VERSION;
     port.machine = u.machine;
-    hn_hostsock_fill(&port);
+    rf_sem_fill(&port, &rf_kernel_api);
     hn_agent_init(&agent, &port, in, out);
     hn_agent_serve(&agent);
     return 0;

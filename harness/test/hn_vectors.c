@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../host/hn_hostsock.h"
+#include "../../ref/rf_kernel.h"
 #include "hn_capture.h"
 
 #define VEC_LINE 16384
@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
     port.impl = "sockconf-c";
     port.version = "test";
     port.machine = "test";
-    hn_hostsock_fill(&port);
+    rf_sem_fill(&port, &rf_kernel_api);
 
     int passed = 0, failed = 0, skipped = 0, records = 0;
     for (int f = 1; f < argc; f++) {
@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
                     // end of a record: its verdict, then close what it left open
                     for (int h = 0; h < HN_MAXHANDLES; h++) {
                         if (agent.handles[h].used && agent.handles[h].open) {
-                            hn_hostsock_release(0, agent.handles[h].desc);
+                            port.release(0, agent.handles[h].desc);
                         }
                     }
                     if (skip) {

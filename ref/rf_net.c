@@ -1,0 +1,341 @@
+// rf_net.c: lwIP's netif over libslirp (QEMU's user networking), isolated to the host alias.
+// Threads: lwIP's tcpip thread; the slirp thread (polls slirp's sockets, runs its timers, feeds
+// frames to lwIP); the agent's thread calls lwip_* and rf_net_forward.
+// Locking (libslirp is not thread-safe): every slirp call is made holding rf_slirp_lock. Order:
+// the lwIP core lock may be held when taking rf_slirp_lock (linkoutput runs in the tcpip thread),
+// never the other way round; frames from slirp reach lwIP through tcpip_input, which only posts.
+#define _GNU_SOURCE
+#include "rf_net.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libslirp.h>
+#include <lwip/etharp.h>
+#include <lwip/netif.h>
+#include <lwip/pbuf.h>
+#include <lwip/tcpip.h>
+#include <netif/ethernet.h>
+
+#define RF_MTU 1500
+#define RF_FRAME_MAX (RF_MTU + 14)
+#define RF_POLL_MAX 256
+#define RF_TIMERS 8
+
+static Slirp *rf_slirp;
+static pthread_mutex_t rf_slirp_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct netif rf_netif;
+static int rf_wake[2] = {-1, -1};
+static volatile uint64_t rf_dropped;
+static uint32_t rf_host_ip;   // network order
+
+static struct pollfd rf_fds[RF_POLL_MAX];
+static int rf_nfds;
+
+typedef struct {
+    SlirpTimerCb cb;
+    void *opaque;
+    int64_t expire_ms;    // -1: not armed
+    int used;
+} rf_timer;
+static rf_timer rf_timers[RF_TIMERS];
+
+static int64_t rf_now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void rf_kick(void) {
+    char b = 1;
+    if (write(rf_wake[1], &b, 1) < 0) {
+        // the pipe is full: the slirp thread is already due to wake
+    }
+}
+
+uint64_t rf_net_dropped(void) {
+    return rf_dropped;
+}
+
+// ---- slirp -> lwIP ----
+
+static ssize_t rf_send_packet(const void *buf, size_t len, void *opaque) {
+    (void)opaque;
+    struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
+    if (!p) {
+        return (ssize_t)len;    // dropped: TCP retransmits
+    }
+    pbuf_take(p, buf, (u16_t)len);
+    if (rf_netif.input(p, &rf_netif) != ERR_OK) {
+        pbuf_free(p);
+    }
+    return (ssize_t)len;
+}
+
+static void rf_guest_error(const char *msg, void *opaque) {
+    (void)opaque;
+    fprintf(stderr, "sockconf-ref: slirp: %s\n", msg);
+}
+
+static int64_t rf_clock_ns(void *opaque) {
+    (void)opaque;
+    return rf_now_ns();
+}
+
+static void *rf_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque) {
+    (void)opaque;
+    for (int k = 0; k < RF_TIMERS; k++) {
+        if (!rf_timers[k].used) {
+            rf_timers[k] = (rf_timer){cb, cb_opaque, -1, 1};
+            return &rf_timers[k];
+        }
+    }
+    fprintf(stderr, "sockconf-ref: slirp wants more than %d timers\n", RF_TIMERS);
+    return NULL;
+}
+
+static void rf_timer_free(void *timer, void *opaque) {
+    (void)opaque;
+    if (timer) {
+        ((rf_timer *)timer)->used = 0;
+    }
+}
+
+static void rf_timer_mod(void *timer, int64_t expire_ms, void *opaque) {
+    (void)opaque;
+    if (timer) {
+        ((rf_timer *)timer)->expire_ms = expire_ms;
+    }
+}
+
+static void rf_register_fd(int fd, void *opaque) {
+    (void)fd, (void)opaque;
+}
+
+static void rf_notify(void *opaque) {
+    (void)opaque;
+    rf_kick();
+}
+
+static const SlirpCb rf_callbacks = {
+    .send_packet = rf_send_packet,
+    .guest_error = rf_guest_error,
+    .clock_get_ns = rf_clock_ns,
+    .timer_new = rf_timer_new,
+    .timer_free = rf_timer_free,
+    .timer_mod = rf_timer_mod,
+    .register_poll_fd = rf_register_fd,
+    .unregister_poll_fd = rf_register_fd,
+    .notify = rf_notify,
+};
+
+static int rf_add_poll(int fd, int events, void *opaque) {
+    (void)opaque;
+    if (rf_nfds == RF_POLL_MAX) {
+        return -1;
+    }
+    short ev = 0;
+    ev |= (events & SLIRP_POLL_IN) ? POLLIN : 0;
+    ev |= (events & SLIRP_POLL_OUT) ? POLLOUT : 0;
+    ev |= (events & SLIRP_POLL_PRI) ? POLLPRI : 0;
+    rf_fds[rf_nfds] = (struct pollfd){fd, ev, 0};
+    return rf_nfds++;
+}
+
+static int rf_get_revents(int idx, void *opaque) {
+    (void)opaque;
+    if (idx < 0 || idx >= rf_nfds) {
+        return 0;
+    }
+    short r = rf_fds[idx].revents;
+    return ((r & POLLIN) ? SLIRP_POLL_IN : 0) | ((r & POLLOUT) ? SLIRP_POLL_OUT : 0) |
+           ((r & POLLPRI) ? SLIRP_POLL_PRI : 0) | ((r & POLLERR) ? SLIRP_POLL_ERR : 0) |
+           ((r & POLLHUP) ? SLIRP_POLL_HUP : 0);
+}
+
+static void *rf_slirp_thread(void *arg) {
+    (void)arg;
+    for (;;) {
+        uint32_t timeout = 1000;
+        pthread_mutex_lock(&rf_slirp_lock);
+        rf_nfds = 0;
+        rf_add_poll(rf_wake[0], SLIRP_POLL_IN, NULL);
+        slirp_pollfds_fill(rf_slirp, &timeout, rf_add_poll, NULL);
+        int64_t now = rf_now_ns() / 1000000;
+        for (int k = 0; k < RF_TIMERS; k++) {
+            if (rf_timers[k].used && rf_timers[k].expire_ms >= 0) {
+                int64_t left = rf_timers[k].expire_ms - now;
+                timeout = left <= 0 ? 0 : left < (int64_t)timeout ? (uint32_t)left : timeout;
+            }
+        }
+        int n = rf_nfds;
+        pthread_mutex_unlock(&rf_slirp_lock);
+
+        int r = poll(rf_fds, (nfds_t)n, (int)timeout);
+        if (r > 0 && (rf_fds[0].revents & POLLIN)) {
+            char drain[64];
+            while (read(rf_wake[0], drain, sizeof drain) > 0) {
+            }
+        }
+        pthread_mutex_lock(&rf_slirp_lock);
+        slirp_pollfds_poll(rf_slirp, r < 0, rf_get_revents, NULL);
+        now = rf_now_ns() / 1000000;
+        for (int k = 0; k < RF_TIMERS; k++) {
+            if (rf_timers[k].used && rf_timers[k].expire_ms >= 0 && rf_timers[k].expire_ms <= now) {
+                rf_timers[k].expire_ms = -1;
+                rf_timers[k].cb(rf_timers[k].opaque);
+            }
+        }
+        pthread_mutex_unlock(&rf_slirp_lock);
+    }
+    return NULL;
+}
+
+// ---- lwIP -> slirp ----
+
+// Isolation: only ARP about the host alias and IPv4 to the host alias go out.
+static int rf_allowed(const uint8_t *f, size_t len) {
+    if (len < 14) {
+        return 0;
+    }
+    unsigned type = (unsigned)f[12] << 8 | f[13];
+    if (type == 0x0806) {
+        return len >= 42 && memcmp(f + 38, &rf_host_ip, 4) == 0;   // ARP target protocol address
+    }
+    if (type == 0x0800) {
+        return len >= 34 && memcmp(f + 30, &rf_host_ip, 4) == 0;   // IPv4 destination
+    }
+    return 0;
+}
+
+static err_t rf_linkoutput(struct netif *netif, struct pbuf *p) {
+    (void)netif;
+    uint8_t frame[RF_FRAME_MAX];
+    if (p->tot_len > sizeof frame) {
+        return ERR_IF;
+    }
+    u16_t len = pbuf_copy_partial(p, frame, p->tot_len, 0);
+    if (!rf_allowed(frame, len)) {
+        rf_dropped++;
+        return ERR_OK;
+    }
+    pthread_mutex_lock(&rf_slirp_lock);
+    slirp_input(rf_slirp, frame, len);
+    pthread_mutex_unlock(&rf_slirp_lock);
+    rf_kick();
+    return ERR_OK;
+}
+
+static err_t rf_netif_init(struct netif *netif) {
+    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    netif->name[0] = 's';
+    netif->name[1] = 'l';
+    netif->output = etharp_output;
+    netif->linkoutput = rf_linkoutput;
+    netif->mtu = RF_MTU;
+    netif->hwaddr_len = 6;
+    memcpy(netif->hwaddr, mac, 6);
+    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
+    return ERR_OK;
+}
+
+// ---- start-up ----
+
+static void rf_tcpip_ready(void *arg) {
+    sys_sem_signal((sys_sem_t *)arg);
+}
+
+int rf_net_start(void) {
+    struct in_addr net, mask, host, dhcp, dns;
+    inet_pton(AF_INET, "10.0.2.0", &net);
+    inet_pton(AF_INET, "255.255.255.0", &mask);
+    inet_pton(AF_INET, RF_HOST_ADDR, &host);
+    inet_pton(AF_INET, RF_ORACLE_ADDR, &dhcp);
+    inet_pton(AF_INET, "10.0.2.3", &dns);
+    rf_host_ip = host.s_addr;
+
+    if (pipe2(rf_wake, O_NONBLOCK | O_CLOEXEC) < 0) {
+        fprintf(stderr, "sockconf-ref: pipe: %s\n", strerror(errno));
+        return -1;
+    }
+    SlirpConfig cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.version = 4;
+    cfg.restricted = 0;           // restricted mode would cut the host alias off too; rf_allowed isolates
+    cfg.in_enabled = true;
+    cfg.vnetwork = net;
+    cfg.vnetmask = mask;
+    cfg.vhost = host;
+    cfg.in6_enabled = false;
+    cfg.vdhcp_start = dhcp;
+    cfg.vnameserver = dns;
+    cfg.disable_dns = true;
+    cfg.disable_dhcp = true;
+    cfg.if_mtu = RF_MTU;
+    cfg.if_mru = RF_MTU;
+    rf_slirp = slirp_new(&cfg, &rf_callbacks, NULL);
+    if (!rf_slirp) {
+        fprintf(stderr, "sockconf-ref: slirp_new failed\n");
+        return -1;
+    }
+
+    sys_sem_t ready;
+    if (sys_sem_new(&ready, 0) != ERR_OK) {
+        return -1;
+    }
+    tcpip_init(rf_tcpip_ready, &ready);
+    sys_arch_sem_wait(&ready, 0);
+    sys_sem_free(&ready);
+
+    ip4_addr_t ip, nm, gw;
+    IP4_ADDR(&ip, 10, 0, 2, 15);
+    IP4_ADDR(&nm, 255, 255, 255, 0);
+    IP4_ADDR(&gw, 10, 0, 2, 2);
+    LOCK_TCPIP_CORE();     // netif_add and friends abort outside the core lock
+    struct netif *ok = netif_add(&rf_netif, &ip, &nm, &gw, NULL, rf_netif_init, tcpip_input);
+    if (ok) {
+        netif_set_default(&rf_netif);
+        netif_set_up(&rf_netif);
+        netif_set_link_up(&rf_netif);
+    }
+    UNLOCK_TCPIP_CORE();
+    if (!ok) {
+        fprintf(stderr, "sockconf-ref: netif_add failed\n");
+        return -1;
+    }
+
+    pthread_t t;
+    if (pthread_create(&t, NULL, rf_slirp_thread, NULL) != 0) {
+        fprintf(stderr, "sockconf-ref: cannot start the slirp thread\n");
+        return -1;
+    }
+    pthread_detach(t);
+    return 0;
+}
+
+int rf_net_forward(int udp, int port) {
+    struct in_addr loop, guest;
+    inet_pton(AF_INET, "127.0.0.1", &loop);
+    inet_pton(AF_INET, RF_ORACLE_ADDR, &guest);
+    pthread_mutex_lock(&rf_slirp_lock);
+    int r = slirp_add_hostfwd(rf_slirp, udp, loop, port, guest, port);
+    pthread_mutex_unlock(&rf_slirp_lock);
+    rf_kick();
+    return r;
+}
+
+void rf_net_unforward(int udp, int port) {
+    struct in_addr loop;
+    inet_pton(AF_INET, "127.0.0.1", &loop);
+    pthread_mutex_lock(&rf_slirp_lock);
+    slirp_remove_hostfwd(rf_slirp, udp, loop, port);
+    pthread_mutex_unlock(&rf_slirp_lock);
+    rf_kick();
+}

@@ -1,0 +1,20 @@
+// rf_net.h: the oracle's network: lwIP (Debian's unix port) with one netif over libslirp.
+// The oracle is 10.0.2.15; 10.0.2.2 is the host alias (slirp connects it to the host's 127.0.0.1).
+// Nothing else is reachable: the netif drops every frame that is not ARP or IPv4 to the host alias.
+#ifndef RF_NET_H
+#define RF_NET_H
+
+#include <stdint.h>
+
+#define RF_ORACLE_ADDR "10.0.2.15"
+#define RF_HOST_ADDR "10.0.2.2"
+
+// Start lwIP's tcpip thread, the netif and the slirp thread. 0, or -1 with a message on stderr.
+int rf_net_start(void);
+// Make the oracle's port reachable from the host as 127.0.0.1:port (hostfwd). 0 or -1.
+int rf_net_forward(int udp, int port);
+void rf_net_unforward(int udp, int port);
+// Frames the isolation filter dropped so far.
+uint64_t rf_net_dropped(void);
+
+#endif

@@ -1,0 +1,776 @@
+// rf_sem.c: the documented socket semantics (ref/SEMANTICS.md) over a BSD socket API table.
+// Every descriptor is non-blocking underneath; blocking, timeouts (ETIMEDOUT within ms of t),
+// EOF that stays EOF, no short writes for sendall/write and no short reads for read/readinto are
+// this layer's, so they do not depend on the stack's own option quirks.
+#define _GNU_SOURCE
+#include "rf_sem.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <time.h>
+
+#define RF_MAXFD 1024
+#define RF_LISTEN_DEFAULT 2     // MicroPython's MICROPY_PY_SOCKET_LISTEN_BACKLOG_DEFAULT
+
+typedef struct {
+    int32_t timeout;    // -1 blocking, 0 non-blocking, >0 milliseconds
+    uint8_t eof;        // a stream saw the peer's FIN: every later read is b''
+    uint8_t bound;
+    uint8_t dgram;
+    uint8_t fwd_udp;
+    uint16_t fwd_port;  // forwarded from the host, 0: none
+} rf_sock;
+
+static const rf_api *rf;
+static rf_sock rf_socks[RF_MAXFD];
+
+static int64_t rf_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t rf_deadline(int fd) {
+    return rf_now_ms() + (rf_socks[fd].timeout > 0 ? rf_socks[fd].timeout : 0);
+}
+
+// Wait until fd is ready for ev, within the socket's timeout. 0 when ready, else the errno:
+// EAGAIN for a non-blocking socket, ETIMEDOUT when the deadline passed.
+static int rf_wait(int fd, short ev, int64_t deadline) {
+    int32_t t = rf_socks[fd].timeout;
+    if (t == 0) {
+        return EAGAIN;
+    }
+    for (;;) {
+        int wait = -1;
+        if (t > 0) {
+            int64_t left = deadline - rf_now_ms();
+            if (left <= 0) {
+                return ETIMEDOUT;
+            }
+            wait = (int)left;
+        }
+        struct pollfd p = {fd, ev, 0};
+        int r = rf->poll(&p, 1, wait);
+        if (r > 0) {
+            return 0;
+        }
+        if (r < 0 && errno != EINTR) {
+            return errno;
+        }
+    }
+}
+
+// The socket's descriptor, or raises EBADF (closed socket) and returns -1.
+static int rf_fd(hn_call *c) {
+    int32_t fd = hn_desc(c);
+    if (fd < 0 || fd >= RF_MAXFD) {
+        hn_raise_errno(c, EBADF);
+        return -1;
+    }
+    return fd;
+}
+
+static int rf_adopt(int fd, int dgram, int32_t timeout) {
+    if (fd >= RF_MAXFD) {
+        rf->close(fd);
+        errno = EMFILE;
+        return -1;
+    }
+    rf->set_nonblocking(fd);
+    rf_socks[fd] = (rf_sock){timeout, 0, 0, (uint8_t)dgram, 0, 0};
+    return fd;
+}
+
+static void rf_forget(int fd) {
+    if (rf_socks[fd].fwd_port && rf->unforward) {
+        rf->unforward(rf_socks[fd].fwd_udp, rf_socks[fd].fwd_port);
+    }
+    rf_socks[fd] = (rf_sock){-1, 0, 0, 0, 0, 0};
+}
+
+static void rf_forward(int fd) {
+    struct sockaddr_in a;
+    socklen_t n = sizeof a;
+    if (!rf->forward || rf_socks[fd].fwd_port || rf->getsockname(fd, (struct sockaddr *)&a, &n) < 0) {
+        return;
+    }
+    int port = ntohs(a.sin_port);
+    if (port && rf->forward(rf_socks[fd].dgram, port) == 0) {
+        rf_socks[fd].fwd_port = (uint16_t)port;
+        rf_socks[fd].fwd_udp = rf_socks[fd].dgram;
+    }
+}
+
+static int rf_str(hn_val v, char *dst, size_t cap) {
+    return hn_wire_str(v, dst, cap) >= 0;
+}
+
+static int64_t rf_int_or(hn_call *c, int i, int64_t dflt) {
+    int64_t v = dflt;
+    if (i < hn_argc(c)) {
+        hn_arg_int(c, i, &v);
+    }
+    return v;
+}
+
+// ---- addresses: (ipv4, port) tuples, as the docs describe and getaddrinfo returns ----
+
+static int rf_addr(hn_call *c, hn_val v, struct sockaddr_in *sa) {
+    char ip[64];
+    hn_val item;
+    int64_t port = -1;
+    if (hn_wire_kind(v) != HN_K_TUPLE || hn_wire_count(v) != 2 || hn_wire_item(v, 0, &item) != HN_OK ||
+        !rf_str(item, ip, sizeof ip) || hn_wire_item(v, 1, &item) != HN_OK || hn_wire_int(item, &port) != HN_OK) {
+        hn_raise_msg(c, "TypeError", "address must be a tuple (ipv4_address, port)");
+        return -1;
+    }
+    if (port < 0 || port > 65535) {
+        hn_raise_msg(c, "OverflowError", "port must be 0-65535.");
+        return -1;
+    }
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)port);
+    if (rf->inet_pton(AF_INET, ip, &sa->sin_addr) != 1) {
+        hn_raise_errno(c, EINVAL);     // domain names are not accepted in a tuple: resolve them first
+        return -1;
+    }
+    return 0;
+}
+
+static void rf_ret_addr(hn_call *c, const struct sockaddr_in *sa) {
+    char ip[INET_ADDRSTRLEN];
+    rf->inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof ip);
+    hn_ret_open(c, '(');
+    hn_ret_str(c, ip, strlen(ip));
+    hn_ret_int(c, ntohs(sa->sin_port));
+    hn_ret_close(c, ')');
+}
+
+// ---- socket, bind, listen, accept, connect, close ----
+
+static void rf_socket(hn_call *c) {
+    int64_t type = rf_int_or(c, 1, SOCK_STREAM);
+    int fd = rf->socket((int)rf_int_or(c, 0, AF_INET), (int)type, (int)rf_int_or(c, 2, 0));
+    if (fd < 0 || rf_adopt(fd, type == SOCK_DGRAM, -1) < 0) {
+        hn_raise_errno(c, errno);
+        return;
+    }
+    hn_ret_new_handle(c, fd);
+}
+
+static void rf_close(hn_call *c) {
+    int32_t fd = hn_desc(c);
+    if (fd == HN_CLOSED) {
+        return;     // a second close returns None, as MicroPython's ports do
+    }
+    rf_forget(fd);
+    rf->close(fd);
+}
+
+static void rf_bind(hn_call *c) {
+    struct sockaddr_in sa;
+    int fd = rf_fd(c);
+    if (fd < 0 || rf_addr(c, hn_arg(c, 1), &sa) < 0) {
+        return;
+    }
+    if (rf_socks[fd].bound) {
+        hn_raise_errno(c, EINVAL);     // "The socket must not already be bound."
+        return;
+    }
+    if (rf->bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        hn_raise_errno(c, errno);
+        return;
+    }
+    rf_socks[fd].bound = 1;
+    if (rf_socks[fd].dgram) {
+        rf_forward(fd);
+    }
+}
+
+static void rf_listen(hn_call *c) {
+    int fd = rf_fd(c);
+    int64_t backlog = rf_int_or(c, 1, RF_LISTEN_DEFAULT);
+    if (fd < 0) {
+        return;
+    }
+    if (rf->listen(fd, backlog < 0 ? 0 : backlog > 255 ? 255 : (int)backlog) < 0) {
+        hn_raise_errno(c, errno);
+        return;
+    }
+    rf_socks[fd].bound = 1;
+    rf_forward(fd);
+}
+
+static void rf_accept(hn_call *c) {
+    int fd = rf_fd(c);
+    if (fd < 0) {
+        return;
+    }
+    int64_t deadline = rf_deadline(fd);
+    for (;;) {
+        struct sockaddr_in sa;
+        socklen_t len = sizeof sa;
+        int nfd = rf->accept(fd, (struct sockaddr *)&sa, &len);
+        if (nfd >= 0) {
+            // the new socket has the listener's timeout, as in MicroPython's lwIP port
+            if (rf_adopt(nfd, 0, rf_socks[fd].timeout) < 0) {
+                hn_raise_errno(c, errno);
+                return;
+            }
+            rf_socks[nfd].bound = 1;
+            hn_ret_open(c, '(');
+            if (hn_ret_new_handle(c, nfd) >= 0) {
+                rf_ret_addr(c, &sa);
+                hn_ret_close(c, ')');
+            }
+            return;
+        }
+        int err = (errno == EAGAIN || errno == EWOULDBLOCK) ? rf_wait(fd, POLLIN, deadline) : errno;
+        if (err) {
+            hn_raise_errno(c, err);
+            return;
+        }
+    }
+}
+
+static void rf_connect(hn_call *c) {
+    struct sockaddr_in sa;
+    int fd = rf_fd(c);
+    if (fd < 0 || rf_addr(c, hn_arg(c, 1), &sa) < 0) {
+        return;
+    }
+    int64_t deadline = rf_deadline(fd);
+    if (rf->connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+        return;
+    }
+    if (errno != EINPROGRESS || rf_socks[fd].timeout == 0) {
+        hn_raise_errno(c, errno);      // non-blocking: EINPROGRESS, as the docs' POSIX model has it
+        return;
+    }
+    int err = rf_wait(fd, POLLOUT, deadline);
+    if (err == 0) {
+        socklen_t el = sizeof err;
+        rf->getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    }
+    if (err) {
+        hn_raise_errno(c, err);
+    }
+}
+
+// ---- sending ----
+
+// Send with the socket's blocking rules; all: until every byte is out. Returns the count, or -1
+// after raising (nothing could be sent, or all was required and the wait failed).
+static long rf_send_some(hn_call *c, int fd, const uint8_t *p, size_t n, int all, int64_t deadline) {
+    size_t done = 0;
+    for (;;) {
+        ssize_t r = n > done ? rf->send(fd, p + done, n - done, rf->send_flags) : 0;
+        if (r >= 0) {
+            done += (size_t)r;
+            if (!all || done == n) {
+                return (long)done;
+            }
+            continue;
+        }
+        int err = (errno == EAGAIN || errno == EWOULDBLOCK) ? rf_wait(fd, POLLOUT, deadline) : errno;
+        if (err == EAGAIN && done > 0) {
+            return (long)done;     // a non-blocking write returns what it wrote
+        }
+        if (err) {
+            hn_raise_errno(c, err);
+            return -1;
+        }
+    }
+}
+
+static void rf_send_op(hn_call *c, int all, int count) {
+    const uint8_t *p;
+    size_t n;
+    int fd = rf_fd(c);
+    if (fd < 0 || hn_arg_data(c, 1, &p, &n) != HN_OK) {
+        return;
+    }
+    long r = rf_send_some(c, fd, p, n, all, rf_deadline(fd));
+    if (r >= 0 && count) {
+        hn_ret_int(c, r);
+    }
+}
+
+static void rf_send(hn_call *c) {
+    rf_send_op(c, 0, 1);
+}
+
+static void rf_sendall(hn_call *c) {
+    rf_send_op(c, 1, 0);
+}
+
+static void rf_write(hn_call *c) {
+    int32_t fd = hn_desc(c);
+    // "no short writes" for blocking sockets; a non-blocking one returns what it wrote
+    rf_send_op(c, fd >= 0 && fd < RF_MAXFD && rf_socks[fd].timeout != 0, 1);
+}
+
+static void rf_sendto(hn_call *c) {
+    const uint8_t *p;
+    size_t n;
+    struct sockaddr_in sa;
+    int fd = rf_fd(c);
+    if (fd < 0 || hn_arg_data(c, 1, &p, &n) != HN_OK || rf_addr(c, hn_arg(c, 2), &sa) < 0) {
+        return;
+    }
+    ssize_t r = rf->sendto(fd, p, n, rf->send_flags, (struct sockaddr *)&sa, sizeof sa);
+    if (r < 0) {
+        hn_raise_errno(c, errno);
+    } else {
+        hn_ret_int(c, r);
+    }
+}
+
+// ---- receiving ----
+
+// Receive into buf: once (recv) or until n bytes or EOF (full: read). Returns the count, -1 after
+// raising, or -2 when a non-blocking full read found nothing (the op answers None, as streams do).
+static long rf_recv_some(hn_call *c, int fd, uint8_t *buf, size_t n, int full, struct sockaddr_in *from) {
+    int64_t deadline = rf_deadline(fd);
+    size_t done = 0;
+    while (done < n || (n == 0 && done == 0 && !full)) {
+        if (!from && rf_socks[fd].eof) {
+            break;     // "b'' at EOF, every time it is called after EOF"
+        }
+        socklen_t len = sizeof *from;
+        ssize_t r = from ? rf->recvfrom(fd, buf, n, 0, (struct sockaddr *)from, &len)
+                         : rf->recv(fd, buf + done, n - done, 0);
+        if (r == 0 && !from && n > done) {
+            rf_socks[fd].eof = 1;
+            break;
+        }
+        if (r >= 0) {
+            done += (size_t)r;
+            if (!full || from || n == 0) {
+                break;
+            }
+            continue;
+        }
+        int err = (errno == EAGAIN || errno == EWOULDBLOCK) ? rf_wait(fd, POLLIN, deadline) : errno;
+        if (err == EAGAIN && full) {
+            if (done == 0) {
+                return -2;
+            }
+            break;
+        }
+        if (err) {
+            hn_raise_errno(c, err);
+            return -1;
+        }
+    }
+    return (long)done;
+}
+
+// recv, read, recvfrom and the buffer ops: one body. Buffer ops (into): argument 1 is the
+// buffer's length, argument 2 the method's own nbytes.
+static void rf_receive(hn_call *c, int full, int with_from, int into) {
+    int fd = rf_fd(c);
+    int64_t size = -1;
+    hn_arg_int(c, 1, &size);
+    if (fd < 0) {
+        return;
+    }
+    if (size < 0 && !full) {
+        hn_raise_errno(c, EINVAL);
+        return;
+    }
+    size_t room = hn_ret_room(c);
+    size_t n = size < 0 || (size_t)size > room ? room : (size_t)size;
+    size_t want = n;
+    if (into && hn_argc(c) > 2) {
+        int64_t nbytes = -1;
+        hn_arg_int(c, 2, &nbytes);
+        if (nbytes >= 0 && (size_t)nbytes < want) {
+            want = (size_t)nbytes;
+        }
+    }
+    uint8_t *buf = hn_ret_reserve(c, n);
+    struct sockaddr_in from;
+    memset(&from, 0, sizeof from);
+    memset(buf, 0, n);
+    long got = rf_recv_some(c, fd, buf, want, full, with_from ? &from : 0);
+    if (got == -1) {
+        return;
+    }
+    if (got == -2 && !into) {
+        hn_ret_none(c);
+        return;
+    }
+    if (into) {
+        // ( return value, the buffer after the call )
+        hn_ret_open(c, '(');
+        if (got == -2) {
+            hn_ret_none(c);
+        } else if (with_from) {
+            hn_ret_open(c, '(');
+            hn_ret_int(c, got);
+            rf_ret_addr(c, &from);
+            hn_ret_close(c, ')');
+        } else {
+            hn_ret_int(c, got);
+        }
+        hn_ret_data(c, 'y', buf, n);
+        hn_ret_close(c, ')');
+    } else if (with_from) {
+        hn_ret_open(c, '(');
+        hn_ret_data(c, 'b', buf, (size_t)got);
+        rf_ret_addr(c, &from);
+        hn_ret_close(c, ')');
+    } else {
+        hn_ret_data(c, 'b', buf, (size_t)got);
+    }
+}
+
+static void rf_recv(hn_call *c) {
+    rf_receive(c, 0, 0, 0);
+}
+
+static void rf_recvfrom(hn_call *c) {
+    rf_receive(c, 0, 1, 0);
+}
+
+static void rf_read(hn_call *c) {
+    rf_receive(c, 1, 0, 0);
+}
+
+static void rf_readinto(hn_call *c) {
+    rf_receive(c, 1, 0, 1);
+}
+
+static void rf_recv_into(hn_call *c) {
+    rf_receive(c, 0, 0, 1);
+}
+
+static void rf_recvfrom_into(hn_call *c) {
+    rf_receive(c, 0, 1, 1);
+}
+
+static void rf_readline(hn_call *c) {
+    int fd = rf_fd(c);
+    if (fd < 0) {
+        return;
+    }
+    int64_t size = -1;
+    hn_arg_int(c, 1, &size);
+    size_t room = hn_ret_room(c);
+    size_t n = size < 0 || (size_t)size > room ? room : (size_t)size;
+    uint8_t *buf = hn_ret_reserve(c, n);
+    size_t done = 0;
+    while (done < n) {
+        long r = rf_recv_some(c, fd, buf + done, 1, 1, 0);
+        if (r == -1) {
+            return;
+        }
+        if (r <= 0) {
+            break;
+        }
+        if (buf[done++] == '\n') {
+            break;     // "Read a line, ending in a newline character."
+        }
+    }
+    hn_ret_data(c, 'b', buf, done);
+}
+
+// ---- options and modes ----
+
+static void rf_setsockopt(hn_call *c) {
+    int fd = rf_fd(c);
+    int64_t level = 0, name = 0, iv = 0;
+    hn_arg_int(c, 1, &level);
+    hn_arg_int(c, 2, &name);
+    if (fd < 0) {
+        return;
+    }
+    hn_val v = hn_arg(c, 3);
+    hn_kind k = hn_wire_kind(v);
+    int r;
+    if (k == HN_K_INT || k == HN_K_TRUE || k == HN_K_FALSE) {
+        if (k == HN_K_INT) {
+            hn_wire_int(v, &iv);
+        }
+        int x = k == HN_K_TRUE ? 1 : (int)iv;
+        r = rf->setsockopt(fd, (int)level, (int)name, &x, sizeof x);
+    } else if (k == HN_K_BYTES || k == HN_K_BYTEARRAY) {
+        const uint8_t *p;
+        size_t n;
+        hn_arg_data(c, 3, &p, &n);
+        r = rf->setsockopt(fd, (int)level, (int)name, p, (socklen_t)n);
+    } else {
+        hn_raise_msg(c, "TypeError", "value must be an int or a bytes-like object");
+        return;
+    }
+    if (r < 0) {
+        hn_raise_errno(c, errno);
+    }
+}
+
+static void rf_settimeout(hn_call *c) {
+    int fd = rf_fd(c);
+    hn_val v = hn_arg(c, 1);
+    double t = 0;
+    if (fd < 0) {
+        return;
+    }
+    if (hn_wire_kind(v) == HN_K_NONE) {
+        rf_socks[fd].timeout = -1;
+        return;
+    }
+    hn_wire_float(v, &t);
+    if (!(t >= 0)) {
+        hn_raise_msg(c, "ValueError", "Timeout value must be non-negative");
+        return;
+    }
+    double ms = t * 1000.0;
+    // round up: a positive timeout never becomes 0 (non-blocking)
+    rf_socks[fd].timeout = ms == 0 ? 0 : ms > 2e9 ? 2000000000 : (int32_t)ms + ((double)(int32_t)ms < ms);
+}
+
+static void rf_setblocking(hn_call *c) {
+    int fd = rf_fd(c);
+    hn_kind k = hn_wire_kind(hn_arg(c, 1));
+    int64_t iv = 1;
+    if (fd < 0) {
+        return;
+    }
+    if (k == HN_K_INT) {
+        hn_arg_int(c, 1, &iv);
+    }
+    rf_socks[fd].timeout = (k == HN_K_FALSE || k == HN_K_NONE || iv == 0) ? 0 : -1;
+}
+
+static void rf_makefile(hn_call *c) {
+    if (rf_fd(c) >= 0) {
+        hn_ret_handle(c, hn_handle_of(c));   // the socket itself: makefile is a no-op
+    }
+}
+
+static void rf_fileno(hn_call *c) {
+    int fd = rf_fd(c);
+    if (fd >= 0) {
+        hn_ret_int(c, fd);
+    }
+}
+
+// ---- addresses and names ----
+
+static void rf_getaddrinfo(hn_call *c) {
+    char host[256], portstr[16];
+    int64_t port;
+    struct in_addr addr;
+    if (!rf_str(hn_arg(c, 0), host, sizeof host)) {
+        hn_raise_msg(c, "TypeError", "host must be a str");
+        return;
+    }
+    hn_val pv = hn_arg(c, 1);
+    if (hn_wire_int(pv, &port) != HN_OK) {
+        char *end;
+        if (!rf_str(pv, portstr, sizeof portstr)) {
+            hn_raise_msg(c, "TypeError", "port must be an int or a str");
+            return;
+        }
+        port = strtol(portstr, &end, 10);
+        if (!portstr[0] || *end) {
+            hn_raise_errno(c, EAI_SERVICE);   // no service names: negative, getaddrinfo's own namespace
+            return;
+        }
+    }
+    int64_t af = rf_int_or(c, 2, 0), type = rf_int_or(c, 3, 0), proto = rf_int_or(c, 4, 0);
+    if (port < 0 || port > 65535) {
+        hn_raise_errno(c, EAI_SERVICE);
+        return;
+    }
+    if (af != 0 && af != AF_INET) {
+        hn_raise_errno(c, EAI_FAMILY);        // this layer is IPv4 only
+        return;
+    }
+    if (type != 0 && type != SOCK_STREAM && type != SOCK_DGRAM) {
+        hn_raise_errno(c, EAI_SOCKTYPE);
+        return;
+    }
+    if (rf->inet_pton(AF_INET, host, &addr) != 1) {
+        int r = rf->resolve(host, &addr);
+        if (r != 0) {
+            hn_raise_errno(c, r);
+            return;
+        }
+    }
+    if (type == 0) {
+        type = SOCK_STREAM;   // "if type is not specified, an address for SOCK_STREAM"
+    }
+    struct sockaddr_in sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr = addr;
+    hn_ret_open(c, '[');
+    hn_ret_open(c, '(');
+    hn_ret_int(c, AF_INET);
+    hn_ret_int(c, type);
+    hn_ret_int(c, proto ? proto : type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
+    hn_ret_str(c, "", 0);
+    rf_ret_addr(c, &sa);
+    hn_ret_close(c, ')');
+    hn_ret_close(c, ']');
+}
+
+static void rf_inet_pton(hn_call *c) {
+    int64_t af = 0;
+    char txt[64];
+    uint8_t bin[16];
+    hn_arg_int(c, 0, &af);
+    if (af != AF_INET && af != AF_INET6) {
+        hn_raise_errno(c, EAFNOSUPPORT);
+        return;
+    }
+    if (!rf_str(hn_arg(c, 1), txt, sizeof txt) || rf->inet_pton((int)af, txt, bin) != 1) {
+        hn_raise_errno(c, EINVAL);
+        return;
+    }
+    hn_ret_data(c, 'b', bin, af == AF_INET6 ? 16 : 4);
+}
+
+static void rf_inet_ntop(hn_call *c) {
+    int64_t af = 0;
+    const uint8_t *p;
+    size_t n;
+    char txt[64];
+    hn_arg_int(c, 0, &af);
+    hn_arg_data(c, 1, &p, &n);
+    if (af != AF_INET && af != AF_INET6) {
+        hn_raise_errno(c, EAFNOSUPPORT);
+        return;
+    }
+    if (n != (af == AF_INET6 ? 16u : 4u) || !rf->inet_ntop((int)af, p, txt, sizeof txt)) {
+        hn_raise_errno(c, EINVAL);
+        return;
+    }
+    hn_ret_str(c, txt, strlen(txt));
+}
+
+static void rf_poll(hn_call *c) {
+    struct pollfd fds[HN_MAXHANDLES];
+    int handles[HN_MAXHANDLES];
+    hn_val list = hn_arg(c, 0);
+    int n = hn_wire_count(list);
+    int64_t timeout = -1;
+    hn_arg_int(c, 1, &timeout);
+    if (n < 0 || n > HN_MAXHANDLES) {
+        hn_raise_errno(c, EINVAL);
+        return;
+    }
+    for (int k = 0; k < n; k++) {
+        hn_val entry, hv, mv;
+        int64_t mask = 0;
+        int32_t desc;
+        if (hn_wire_item(list, k, &entry) != HN_OK || hn_wire_item(entry, 0, &hv) != HN_OK ||
+            hn_wire_item(entry, 1, &mv) != HN_OK || hn_wire_int(mv, &mask) != HN_OK ||
+            hn_val_handle(c, hv, &handles[k], &desc) != HN_OK) {
+            hn_fail(c, "type");
+            return;
+        }
+        fds[k] = (struct pollfd){desc, (short)mask, 0};
+    }
+    int r = rf->poll(fds, (nfds_t)n, timeout < 0 ? -1 : timeout > 2000000000 ? 2000000000 : (int)timeout);
+    if (r < 0) {
+        hn_raise_errno(c, errno);
+        return;
+    }
+    hn_ret_open(c, '[');
+    for (int k = 0; k < n; k++) {
+        if (fds[k].revents) {
+            hn_ret_open(c, '(');
+            hn_ret_handle(c, handles[k]);
+            hn_ret_int(c, fds[k].revents);
+            hn_ret_close(c, ')');
+        }
+    }
+    hn_ret_close(c, ']');
+}
+
+// ---- tables ----
+
+static const hn_op_fn rf_ops[HN_OP_COUNT] = {
+    [HN_OP_SOCKET] = rf_socket,
+    [HN_OP_CLOSE] = rf_close,
+    [HN_OP_BIND] = rf_bind,
+    [HN_OP_LISTEN] = rf_listen,
+    [HN_OP_ACCEPT] = rf_accept,
+    [HN_OP_CONNECT] = rf_connect,
+    [HN_OP_SEND] = rf_send,
+    [HN_OP_SENDALL] = rf_sendall,
+    [HN_OP_RECV] = rf_recv,
+    [HN_OP_SENDTO] = rf_sendto,
+    [HN_OP_RECVFROM] = rf_recvfrom,
+    [HN_OP_SETSOCKOPT] = rf_setsockopt,
+    [HN_OP_SETTIMEOUT] = rf_settimeout,
+    [HN_OP_SETBLOCKING] = rf_setblocking,
+    [HN_OP_MAKEFILE] = rf_makefile,
+    [HN_OP_READ] = rf_read,
+    [HN_OP_READINTO] = rf_readinto,
+    [HN_OP_READLINE] = rf_readline,
+    [HN_OP_WRITE] = rf_write,
+    [HN_OP_FILENO] = rf_fileno,
+    [HN_OP_GETADDRINFO] = rf_getaddrinfo,
+    [HN_OP_INET_PTON] = rf_inet_pton,
+    [HN_OP_INET_NTOP] = rf_inet_ntop,
+    [HN_OP_POLL] = rf_poll,
+    [HN_OP_RECV_INTO] = rf_recv_into,
+    [HN_OP_RECVFROM_INTO] = rf_recvfrom_into,
+};
+
+static void rf_release(void *ctx, int32_t desc) {
+    (void)ctx;
+    if (desc >= 0 && desc < RF_MAXFD) {
+        rf_forget(desc);
+        rf->close(desc);
+    }
+}
+
+#define RF_C(name) {#name, name}
+static const hn_pair rf_consts[] = {
+    RF_C(AF_INET), RF_C(AF_INET6), RF_C(SOCK_STREAM), RF_C(SOCK_DGRAM), RF_C(SOCK_RAW),
+    RF_C(IPPROTO_IP), RF_C(IPPROTO_TCP), RF_C(IPPROTO_UDP), RF_C(SOL_SOCKET), RF_C(SO_REUSEADDR),
+    RF_C(SO_KEEPALIVE), RF_C(SO_BROADCAST), RF_C(SO_RCVTIMEO), RF_C(SO_SNDTIMEO), RF_C(TCP_NODELAY),
+    RF_C(MSG_PEEK), RF_C(MSG_DONTWAIT), RF_C(POLLIN), RF_C(POLLOUT), RF_C(POLLERR), RF_C(POLLHUP),
+};
+
+static const hn_pair rf_errnos[] = {
+    RF_C(EPERM), RF_C(ENOENT), RF_C(EINTR), RF_C(EIO), RF_C(EBADF), RF_C(EAGAIN), RF_C(ENOMEM),
+    RF_C(EACCES), RF_C(EFAULT), RF_C(EBUSY), RF_C(EEXIST), RF_C(EINVAL), RF_C(ENFILE), RF_C(EMFILE),
+    RF_C(ENOSPC), RF_C(EPIPE), RF_C(ERANGE), RF_C(ENOTSOCK), RF_C(EDESTADDRREQ), RF_C(EMSGSIZE),
+    RF_C(EPROTOTYPE), RF_C(ENOPROTOOPT), RF_C(EPROTONOSUPPORT), RF_C(EOPNOTSUPP),
+    RF_C(EAFNOSUPPORT), RF_C(EADDRINUSE), RF_C(EADDRNOTAVAIL), RF_C(ENETDOWN), RF_C(ENETUNREACH),
+    RF_C(ECONNABORTED), RF_C(ECONNRESET), RF_C(ENOBUFS), RF_C(EISCONN), RF_C(ENOTCONN),
+    RF_C(ETIMEDOUT), RF_C(ECONNREFUSED), RF_C(EHOSTUNREACH), RF_C(EALREADY), RF_C(EINPROGRESS),
+};
+
+static const char *const rf_caps[] = {"tuple-address", "settimeout"};
+
+#define RF_COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+void rf_sem_fill(hn_port *port, const rf_api *api) {
+    rf = api;
+    for (int fd = 0; fd < RF_MAXFD; fd++) {
+        rf_socks[fd].timeout = -1;
+    }
+    port->consts = rf_consts;
+    port->nconsts = RF_COUNT(rf_consts);
+    port->errnos = rf_errnos;
+    port->nerrnos = RF_COUNT(rf_errnos);
+    port->caps = rf_caps;
+    port->ncaps = RF_COUNT(rf_caps);
+    port->ops = rf_ops;
+    port->release = rf_release;
+}
