@@ -7,16 +7,20 @@ PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
 B := harness/build
-TARGET ?= harness
+TARGET ?= ref
 PYTEST_ARGS ?=
 VERSION := 0.1.0
 
-SYS_PKGS := gcc clang make python3 python3-venv
+SYS_PKGS := gcc clang make pkg-config python3 python3-venv liblwip-dev libslirp-dev libglib2.0-dev
 WARN := -std=c99 -Wall -Wextra -Werror
 CFLAGS ?= -O2
 CORE := harness/hn_wire.c harness/hn_agent.c
 HOST := ref/rf_sem.c ref/rf_kernel.c
 LINK := harness/host/hn_hostlink.c
+RB := ref/build
+ORACLE := ref/rf_sem.c ref/rf_lwip.c ref/rf_dns.c ref/rf_net.c ref/rf_main.c
+LWIP_CFLAGS = $(shell pkg-config --cflags lwip slirp)
+LWIP_LIBS = $(shell pkg-config --libs lwip slirp) -lpthread
 HDRS := $(wildcard harness/*.h harness/host/*.h harness/test/*.h ref/*.h) harness/ops.def
 SAN := -g -fsanitize=address,undefined -fno-sanitize-recover=all
 
@@ -33,7 +37,8 @@ deps: sysdeps $(VENV)/.installed
 
 sysdeps:
 	@missing=""; \
-	for c in gcc clang make; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	for c in gcc clang make pkg-config; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	pkg-config --exists lwip slirp 2>/dev/null || missing="$$missing liblwip-dev/libslirp-dev"; \
 	$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "sockconf: missing:$$missing"; \
@@ -51,13 +56,21 @@ $(VENV)/.installed: conformance/requirements.txt
 
 # ---- the C harness: host build, tests, and a warning check with both compilers ----
 
-build: $(B)/sockconf-harness
+build: $(B)/sockconf-harness $(RB)/sockconf-ref
 
 $(B):
 	mkdir -p $@
 
 $(B)/sockconf-harness: $(CORE) $(HOST) $(LINK) harness/host/hn_host.c $(HDRS) | $(B)
 	gcc $(WARN) $(CFLAGS) -Iharness -DHN_VERSION='"$(VERSION)"' -o $@ $(CORE) $(HOST) $(LINK) harness/host/hn_host.c
+
+# ---- the oracle: the harness over the semantics layer on lwIP, through libslirp ----
+
+$(RB):
+	mkdir -p $@
+
+$(RB)/sockconf-ref: $(CORE) $(ORACLE) $(LINK) $(HDRS) | $(RB)
+	gcc $(WARN) $(CFLAGS) -Iharness $(LWIP_CFLAGS) -DHN_VERSION='"$(VERSION)"' -o $@ $(CORE) $(ORACLE) $(LINK) $(LWIP_LIBS)
 
 $(B)/hn_test_wire: harness/hn_wire.c harness/test/hn_test_wire.c $(HDRS) | $(B)
 	gcc $(WARN) $(SAN) -Iharness -o $@ harness/hn_wire.c harness/test/hn_test_wire.c
@@ -68,11 +81,12 @@ $(B)/hn_vectors: $(CORE) $(HOST) harness/test/hn_vectors.c $(HDRS) | $(B)
 $(B)/hn_test_agent: $(CORE) harness/test/hn_test_agent.c $(HDRS) | $(B)
 	gcc $(WARN) $(SAN) -O1 -Iharness -o $@ $(CORE) harness/test/hn_test_agent.c
 
-$(B)/clang.stamp: $(CORE) $(HOST) $(LINK) harness/host/hn_host.c $(wildcard harness/test/*.c) $(HDRS) | $(B)
+$(B)/clang.stamp: $(CORE) $(HOST) $(ORACLE) $(LINK) harness/host/hn_host.c $(wildcard harness/test/*.c) $(HDRS) | $(B)
 	clang $(WARN) -O2 -Iharness -o $(B)/sockconf-harness-clang $(CORE) $(HOST) $(LINK) harness/host/hn_host.c
 	clang $(WARN) -O2 -Iharness -o $(B)/hn_vectors-clang $(CORE) $(HOST) harness/test/hn_vectors.c
 	clang $(WARN) -O2 -Iharness -o $(B)/hn_test_wire-clang harness/hn_wire.c harness/test/hn_test_wire.c
 	clang $(WARN) -O2 -Iharness -o $(B)/hn_test_agent-clang $(CORE) harness/test/hn_test_agent.c
+	clang $(WARN) -O2 -Iharness $(LWIP_CFLAGS) -o $(B)/sockconf-ref-clang $(CORE) $(ORACLE) $(LINK) $(LWIP_LIBS)
 	touch $@
 
 HOSTILE_LINES ?= 200000
@@ -90,6 +104,7 @@ c-test: $(B)/hn_test_wire $(B)/hn_vectors $(B)/hn_test_agent $(B)/clang.stamp
 
 py-test: deps build
 	$(VPY) -m pytest conformance --target=$(TARGET) -q -ra $(PYTEST_ARGS)
+	$(VPY) -m pytest conformance/cases --target=harness -q -ra $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(B)
+	rm -rf $(B) $(RB)

@@ -12,9 +12,9 @@ from sockconf import transport as sc_transport
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = pathlib.Path(os.environ.get("SOCKCONF_DOCS", ROOT.parent / "shared" / "docs"))
 HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
+ORACLE = ROOT / "ref" / "build" / "sockconf-ref"
 SESSION = pytest.StashKey()   # the session's Client, for the summary
 LATER = {
-    "ref": "the lwIP oracle arrives with the oracle issue",
     "cpython": "the cpython target arrives with the Python-ports issue",
     "micropython": "the micropython target arrives with the Python-ports issue",
     "serial": "the serial target arrives with the Python-ports issue",
@@ -23,8 +23,9 @@ LATER = {
 
 def pytest_addoption(parser):
     group = parser.getgroup("sockconf", "sockconf conformance")
-    group.addoption("--target", default="harness", metavar="SPEC",
-                    help="what to test: harness (the host build of the C harness) or cmd:COMMAND")
+    group.addoption("--target", default="ref", metavar="SPEC",
+                    help="what to test: ref (the lwIP oracle, default), harness (the C harness on the "
+                         "host's sockets) or cmd:COMMAND")
     group.addoption("--timeout-scale", type=float, default=1.0, metavar="X",
                     help="multiply every host-side deadline by X (slow links)")
 
@@ -32,19 +33,20 @@ def pytest_addoption(parser):
 def target_argv(spec):
     """The command that serves the protocol for SPEC, or a UsageError in one sentence."""
     kind, _, rest = spec.partition(":")
-    if spec == "harness":
-        if not HARNESS.exists():
-            raise pytest.UsageError("--target=harness: %s is not built; run make build first" % HARNESS)
-        return [str(HARNESS)]
+    built = {"ref": ORACLE, "harness": HARNESS}
+    if spec in built:
+        if not built[spec].exists():
+            raise pytest.UsageError("--target=%s: %s is not built; run make build first" % (spec, built[spec]))
+        return [str(built[spec])]
     if kind == "cmd":
         argv = shlex.split(rest)
         if not argv:
             raise pytest.UsageError("--target=cmd: needs a command, e.g. --target='cmd:./my-agent --fast'")
         return argv
     if kind in LATER:
-        raise pytest.UsageError("--target=%s is not available yet: %s; use --target=harness or cmd:COMMAND"
+        raise pytest.UsageError("--target=%s is not available yet: %s; use ref, harness or cmd:COMMAND"
                                 % (spec, LATER[kind]))
-    raise pytest.UsageError("--target=%s: unknown target; use harness or cmd:COMMAND" % spec)
+    raise pytest.UsageError("--target=%s: unknown target; use ref, harness or cmd:COMMAND" % spec)
 
 
 def pytest_configure(config):
@@ -95,6 +97,12 @@ def target(agent):
 def consts(agent):
     """The target's own numbers for the constants cases use."""
     return agent.const("AF_INET", "AF_INET6", "SOCK_STREAM", "SOCK_DGRAM", "SOL_SOCKET", "SO_REUSEADDR")
+
+
+@pytest.fixture(scope="session")
+def peer_host(agent):
+    """The address at which the target reaches peers on the host's loopback (HELLO `host`)."""
+    return agent.info.get("host", sc_peers.LOOPBACK)
 
 
 @pytest.fixture

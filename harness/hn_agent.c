@@ -456,6 +456,11 @@ static void hn_op_hello(hn_call *c) {
         hn_ret_int(c, nvals[k]);
         hn_ret_close(c, ')');
     }
+    if (port->host) {
+        hn_pair_out(c, "host");
+        hn_put_str(c, port->host, hn_len(port->host));
+        hn_ret_close(c, ')');
+    }
     hn_pair_out(c, "ops");
     hn_ret_open(c, '[');
     for (int k = 0; k < HN_OP_COUNT; k++) {

@@ -47,6 +47,8 @@ typedef struct hn_port {
     // Monotonic milliseconds (wraps).
     uint32_t (*millis)(void *ctx);
     const char *impl, *version, *machine;
+    const char *host;           // where this target reaches the host's loopback peers (HELLO `host`);
+                                // NULL: 127.0.0.1, the host itself
     const hn_pair *consts;      // module constants, for `const`
     size_t nconsts;
     const hn_pair *errnos;      // errno table, for HELLO and exception names
