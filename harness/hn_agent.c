@@ -209,12 +209,14 @@ int hn_arg_int(const hn_call *c, int i, int64_t *out) {
 
 int hn_arg_data(hn_call *c, int i, const uint8_t **data, size_t *n) {
     if (i >= c->argc) {
+        hn_fail(c, "arity");
         return HN_ESYNTAX;
     }
     if (!c->decoded[i]) {
         hn_val v = c->args[i];
         hn_kind k = hn_wire_kind(v);
         if (k != HN_K_BYTES && k != HN_K_BYTEARRAY) {
+            hn_fail(c, "type");
             return HN_ESYNTAX;
         }
         size_t tl = hn_wire_toklen(v.p, v.end) - 1;
@@ -223,6 +225,7 @@ int hn_arg_data(hn_call *c, int i, const uint8_t **data, size_t *n) {
             // the text is an earlier result: decode into the free end of the output buffer
             size_t need = tl / 4 * 3;
             if (c->pos + HN_SLACK + need > c->limit) {
+                hn_fail(c, "range");  // no room to decode a referenced result this long
                 return HN_ERANGE;
             }
             dst = (uint8_t *)c->a->out + c->limit - need;
@@ -231,6 +234,7 @@ int hn_arg_data(hn_call *c, int i, const uint8_t **data, size_t *n) {
         }
         long got = hn_wire_b64dec(v.p + 1, tl, dst);
         if (got < 0) {
+            hn_fail(c, "type");
             return HN_ESYNTAX;
         }
         c->data[i] = dst;

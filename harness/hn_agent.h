@@ -36,8 +36,9 @@ int hn_argc(const hn_call *c);
 hn_val hn_arg(const hn_call *c, int i);
 int32_t hn_desc(const hn_call *c);          // descriptor of the handle in argument 0
 int hn_handle_of(const hn_call *c);         // that handle's number
-int hn_arg_int(const hn_call *c, int i, int64_t *out);   // HN_OK, or raises TypeError and fails
+int hn_arg_int(const hn_call *c, int i, int64_t *out);   // HN_OK, or HN_ESYNTAX if absent or not an int
 // Bytes of a b/y argument, decoded once (in place, or into free space when it came by reference).
+// On failure the op is answered `? arity|type|range` and the backend must return at once.
 int hn_arg_data(hn_call *c, int i, const uint8_t **data, size_t *n);
 // Handle number and descriptor of handle value v (poll's list); HN_ERANGE if there is no such handle.
 int hn_val_handle(const hn_call *c, hn_val v, int *handle, int32_t *desc);
