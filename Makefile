@@ -15,10 +15,10 @@ SYS_PKGS := gcc clang make pkg-config python3 python3-venv liblwip-dev libslirp-
 WARN := -std=c99 -Wall -Wextra -Werror
 CFLAGS ?= -O2
 CORE := harness/hn_wire.c harness/hn_agent.c
-HOST := ref/rf_sem.c ref/rf_kernel.c
+HOST := ref/rf_sem.c ref/rf_dns.c ref/rf_kernel.c
 LINK := harness/host/hn_hostlink.c
 RB := ref/build
-ORACLE := ref/rf_sem.c ref/rf_lwip.c ref/rf_dns.c ref/rf_net.c ref/rf_main.c
+ORACLE := ref/rf_sem.c ref/rf_dns.c ref/rf_lwip.c ref/rf_net.c ref/rf_main.c
 LWIP_CFLAGS = $(shell pkg-config --cflags lwip slirp)
 LWIP_LIBS = $(shell pkg-config --libs lwip slirp) -lpthread
 HDRS := $(wildcard harness/*.h harness/host/*.h harness/test/*.h ref/*.h) harness/ops.def

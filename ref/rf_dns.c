@@ -1,14 +1,13 @@
-// rf_dns.c: a stub resolver over lwIP UDP: one A query, two tries of one second each.
+// rf_dns.c: a stub resolver over an rf_api's UDP: one A query, two tries of one second each.
 #define _GNU_SOURCE
 #include "rf_dns.h"
 
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
-#include <lwip/sockets.h>
-
-#include "rf_net.h"
+#include <arpa/inet.h>
 
 #define RF_DNS_TRIES 2
 #define RF_DNS_WAIT_MS 1000
@@ -102,8 +101,14 @@ static int rf_dns_parse(const uint8_t *m, int len, uint16_t id, void *addr) {
     return at < 0 ? EAI_FAIL : EAI_NODATA;
 }
 
-int rf_dns_resolve(const char *host, void *addr) {
-    const char *env = getenv("SOCKCONF_REF_DNS");
+static int64_t rf_dns_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int rf_dns_resolve(const rf_api *api, const char *host, void *addr) {
+    const char *env = getenv(RF_DNS_PORT_ENV);
     int port = env ? atoi(env) : 0;
     uint8_t q[RF_DNS_MAX], r[RF_DNS_MAX];
     uint16_t id = (uint16_t)rand();
@@ -114,7 +119,7 @@ int rf_dns_resolve(const char *host, void *addr) {
     if (port <= 0 || port > 65535) {
         return EAI_AGAIN;    // no resolver: as a resolver nobody answers
     }
-    int s = lwip_socket(AF_INET, SOCK_DGRAM, 0);
+    int s = api->socket(AF_INET, SOCK_DGRAM, 0);
     if (s < 0) {
         return EAI_SYSTEM;
     }
@@ -122,16 +127,18 @@ int rf_dns_resolve(const char *host, void *addr) {
     memset(&to, 0, sizeof to);
     to.sin_family = AF_INET;
     to.sin_port = htons((uint16_t)port);
-    lwip_inet_pton(AF_INET, RF_HOST_ADDR, &to.sin_addr);
+    api->inet_pton(AF_INET, api->dns_server, &to.sin_addr);
     int result = EAI_AGAIN;
     for (int t = 0; t < RF_DNS_TRIES && result == EAI_AGAIN; t++) {
-        lwip_sendto(s, q, (size_t)qlen, 0, (struct sockaddr *)&to, sizeof to);
-        for (;;) {
+        api->sendto(s, q, (size_t)qlen, 0, (struct sockaddr *)&to, sizeof to);
+        // answers with another id or name are skipped, within the same wait: a bounded try
+        int64_t until = rf_dns_now_ms() + RF_DNS_WAIT_MS;
+        for (int64_t left = RF_DNS_WAIT_MS; left > 0; left = until - rf_dns_now_ms()) {
             struct pollfd p = {s, POLLIN, 0};
-            if (lwip_poll(&p, 1, RF_DNS_WAIT_MS) <= 0) {
+            if (api->poll(&p, 1, (int)left) <= 0) {
                 break;
             }
-            ssize_t n = lwip_recv(s, r, sizeof r, 0);
+            ssize_t n = api->recv(s, r, sizeof r, 0);
             int v = n > 0 ? rf_dns_parse(r, (int)n, id, addr) : 1;
             if (v != 1) {
                 result = v;
@@ -139,6 +146,6 @@ int rf_dns_resolve(const char *host, void *addr) {
             }
         }
     }
-    lwip_close(s);
+    api->close(s);
     return result;
 }

@@ -1,11 +1,16 @@
-// rf_dns.h: a stub resolver for the oracle: A records from a DNS server the test run controls.
+// rf_dns.h: a stub resolver: A records from the DNS server the test run controls, over any rf_api.
+// No name ever goes to the machine's resolver.
 #ifndef RF_DNS_H
 #define RF_DNS_H
 
-// The server is the host alias at the UDP port in SOCKCONF_REF_DNS (the suite's fake DNS peer).
+#include "rf_sem.h"
+
+#define RF_DNS_PORT_ENV "SOCKCONF_DNS_PORT"
+
+// The server is api->dns_server at the UDP port in $SOCKCONF_DNS_PORT (the suite's DNS peer).
 // 0 and addr (4 bytes, network order), or a negative getaddrinfo error:
 // EAI_NONAME (NXDOMAIN, or a malformed name), EAI_NODATA (no A record), EAI_AGAIN (SERVFAIL,
 // no answer, or no server configured), EAI_FAIL (any other failure).
-int rf_dns_resolve(const char *host, void *addr);
+int rf_dns_resolve(const rf_api *api, const char *host, void *addr);
 
 #endif

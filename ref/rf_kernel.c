@@ -5,25 +5,11 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <string.h>
 #include <unistd.h>
 
 static int rf_kernel_nonblocking(int s) {
     return fcntl(s, F_SETFL, fcntl(s, F_GETFL) | O_NONBLOCK);
-}
-
-static int rf_kernel_resolve(const char *host, void *addr) {
-    struct addrinfo hints, *res;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_INET;
-    int r = getaddrinfo(host, NULL, &hints, &res);
-    if (r != 0) {
-        return r;      // glibc's EAI_* are negative already
-    }
-    memcpy(addr, &((struct sockaddr_in *)res->ai_addr)->sin_addr, 4);
-    freeaddrinfo(res);
-    return 0;
 }
 
 const rf_api rf_kernel_api = {
@@ -44,7 +30,7 @@ const rf_api rf_kernel_api = {
     .poll = poll,
     .inet_pton = inet_pton,
     .inet_ntop = inet_ntop,
-    .resolve = rf_kernel_resolve,
+    .dns_server = "127.0.0.1",
     .forward = NULL,
     .unforward = NULL,
     .send_flags = MSG_NOSIGNAL,

@@ -1,5 +1,5 @@
-// rf_lwip.c: lwIP's sockets as an rf_api. Hosts are resolved by rf_dns (lwIP has no DNS compiled
-// in); listening and bound ports are made reachable from the host by rf_net's hostfwd.
+// rf_lwip.c: lwIP's sockets as an rf_api. Listening and bound ports are made reachable from the
+// host by rf_net's hostfwd; the suite's DNS peer is at the host alias.
 #define _GNU_SOURCE
 #include "rf_lwip.h"
 
@@ -7,7 +7,6 @@
 
 #include <lwip/sockets.h>
 
-#include "rf_dns.h"
 #include "rf_net.h"
 
 static int rf_lwip_nonblocking(int s) {
@@ -32,7 +31,7 @@ const rf_api rf_lwip_api = {
     .poll = lwip_poll,
     .inet_pton = lwip_inet_pton,
     .inet_ntop = lwip_inet_ntop,
-    .resolve = rf_dns_resolve,
+    .dns_server = RF_HOST_ADDR,
     .forward = rf_net_forward,
     .unforward = rf_net_unforward,
     .send_flags = 0,

@@ -5,6 +5,8 @@
 #define _GNU_SOURCE
 #include "rf_sem.h"
 
+#include "rf_dns.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -107,6 +109,27 @@ static void rf_forward(int fd) {
     }
 }
 
+// A dot-notation IPv4 address, strictly: four decimal parts of 0-255, no leading zeros, as glibc's
+// inet_pton. (lwIP's inet_pton, like
+// inet_aton, also takes "1.2.3" and "0x7f.1", which the docs' "dot-notation" does not describe.)
+static int rf_ipv4(const char *s, struct in_addr *out) {
+    uint8_t b[4];
+    for (int k = 0; k < 4; k++) {
+        int v = 0, digits = 0;
+        for (; *s >= '0' && *s <= '9' && digits < 4; s++, digits++) {
+            v = v * 10 + (*s - '0');
+        }
+        if (digits == 0 || digits > 3 || v > 255 || (digits > 1 && s[-digits] == '0') ||
+            *s != (k < 3 ? '.' : '\0')) {
+            return 0;
+        }
+        b[k] = (uint8_t)v;
+        s += k < 3;
+    }
+    memcpy(out, b, 4);
+    return 1;
+}
+
 static int rf_str(hn_val v, char *dst, size_t cap) {
     return hn_wire_str(v, dst, cap) >= 0;
 }
@@ -121,7 +144,9 @@ static int64_t rf_int_or(hn_call *c, int i, int64_t dflt) {
 
 // ---- addresses: (ipv4, port) tuples, as the docs describe and getaddrinfo returns ----
 
-static int rf_addr(hn_call *c, hn_val v, struct sockaddr_in *sa) {
+// A peer's port is "in the range 1-65535"; bind also takes 0, any free port. Outside: EINVAL,
+// like an address that is not a dot-notation IPv4 address.
+static int rf_addr(hn_call *c, hn_val v, struct sockaddr_in *sa, int64_t minport) {
     char ip[64];
     hn_val item;
     int64_t port = -1;
@@ -130,14 +155,14 @@ static int rf_addr(hn_call *c, hn_val v, struct sockaddr_in *sa) {
         hn_raise_msg(c, "TypeError", "address must be a tuple (ipv4_address, port)");
         return -1;
     }
-    if (port < 0 || port > 65535) {
-        hn_raise_msg(c, "OverflowError", "port must be 0-65535.");
+    if (port < minport || port > 65535) {
+        hn_raise_errno(c, EINVAL);
         return -1;
     }
     memset(sa, 0, sizeof *sa);
     sa->sin_family = AF_INET;
     sa->sin_port = htons((uint16_t)port);
-    if (rf->inet_pton(AF_INET, ip, &sa->sin_addr) != 1) {
+    if (!rf_ipv4(ip, &sa->sin_addr)) {
         hn_raise_errno(c, EINVAL);     // domain names are not accepted in a tuple: resolve them first
         return -1;
     }
@@ -155,9 +180,18 @@ static void rf_ret_addr(hn_call *c, const struct sockaddr_in *sa) {
 
 // ---- socket, bind, listen, accept, connect, close ----
 
+// The oracle is IPv4 only (no AF_INET6 constant); TCP and UDP; a proto must suit the type.
 static void rf_socket(hn_call *c) {
-    int64_t type = rf_int_or(c, 1, SOCK_STREAM);
-    int fd = rf->socket((int)rf_int_or(c, 0, AF_INET), (int)type, (int)rf_int_or(c, 2, 0));
+    int64_t af = rf_int_or(c, 0, AF_INET), type = rf_int_or(c, 1, SOCK_STREAM), proto = rf_int_or(c, 2, 0);
+    int err = af != AF_INET ? EAFNOSUPPORT
+              : type != SOCK_STREAM && type != SOCK_DGRAM ? EINVAL
+              : proto != 0 && proto != (type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP) ? EPROTONOSUPPORT
+              : 0;
+    if (err) {
+        hn_raise_errno(c, err);
+        return;
+    }
+    int fd = rf->socket(AF_INET, (int)type, (int)proto);
     if (fd < 0 || rf_adopt(fd, type == SOCK_DGRAM, -1) < 0) {
         hn_raise_errno(c, errno);
         return;
@@ -177,7 +211,7 @@ static void rf_close(hn_call *c) {
 static void rf_bind(hn_call *c) {
     struct sockaddr_in sa;
     int fd = rf_fd(c);
-    if (fd < 0 || rf_addr(c, hn_arg(c, 1), &sa) < 0) {
+    if (fd < 0 || rf_addr(c, hn_arg(c, 1), &sa, 0) < 0) {
         return;
     }
     if (rf_socks[fd].bound) {
@@ -243,7 +277,7 @@ static void rf_accept(hn_call *c) {
 static void rf_connect(hn_call *c) {
     struct sockaddr_in sa;
     int fd = rf_fd(c);
-    if (fd < 0 || rf_addr(c, hn_arg(c, 1), &sa) < 0) {
+    if (fd < 0 || rf_addr(c, hn_arg(c, 1), &sa, 1) < 0) {
         return;
     }
     int64_t deadline = rf_deadline(fd);
@@ -322,7 +356,7 @@ static void rf_sendto(hn_call *c) {
     size_t n;
     struct sockaddr_in sa;
     int fd = rf_fd(c);
-    if (fd < 0 || hn_arg_data(c, 1, &p, &n) != HN_OK || rf_addr(c, hn_arg(c, 2), &sa) < 0) {
+    if (fd < 0 || hn_arg_data(c, 1, &p, &n) != HN_OK || rf_addr(c, hn_arg(c, 2), &sa, 1) < 0) {
         return;
     }
     ssize_t r = rf->sendto(fd, p, n, rf->send_flags, (struct sockaddr *)&sa, sizeof sa);
@@ -505,7 +539,9 @@ static void rf_setsockopt(hn_call *c) {
     } else if (k == HN_K_BYTES || k == HN_K_BYTEARRAY) {
         const uint8_t *p;
         size_t n;
-        hn_arg_data(c, 3, &p, &n);
+        if (hn_arg_data(c, 3, &p, &n) != HN_OK) {
+            return;
+        }
         r = rf->setsockopt(fd, (int)level, (int)name, p, (socklen_t)n);
     } else {
         hn_raise_msg(c, "TypeError", "value must be an int or a bytes-like object");
@@ -599,15 +635,24 @@ static void rf_getaddrinfo(hn_call *c) {
         hn_raise_errno(c, EAI_SOCKTYPE);
         return;
     }
-    if (rf->inet_pton(AF_INET, host, &addr) != 1) {
-        int r = rf->resolve(host, &addr);
+    if (proto != 0 && proto != IPPROTO_TCP && proto != IPPROTO_UDP) {
+        hn_raise_errno(c, EAI_SERVICE);       // as glibc: no such protocol for any type
+        return;
+    }
+    if (type == 0) {
+        // "if type is not specified, an address for SOCK_STREAM" (unless proto asks for UDP)
+        type = proto == IPPROTO_UDP ? SOCK_DGRAM : SOCK_STREAM;
+    }
+    if (proto != 0 && proto != (type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP)) {
+        hn_raise_errno(c, EAI_SOCKTYPE);      // a type and a protocol that do not go together
+        return;
+    }
+    if (!rf_ipv4(host, &addr)) {
+        int r = rf_dns_resolve(rf, host, &addr);
         if (r != 0) {
             hn_raise_errno(c, r);
             return;
         }
-    }
-    if (type == 0) {
-        type = SOCK_STREAM;   // "if type is not specified, an address for SOCK_STREAM"
     }
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -628,17 +673,17 @@ static void rf_getaddrinfo(hn_call *c) {
 static void rf_inet_pton(hn_call *c) {
     int64_t af = 0;
     char txt[64];
-    uint8_t bin[16];
+    struct in_addr bin;
     hn_arg_int(c, 0, &af);
-    if (af != AF_INET && af != AF_INET6) {
+    if (af != AF_INET) {
         hn_raise_errno(c, EAFNOSUPPORT);
         return;
     }
-    if (!rf_str(hn_arg(c, 1), txt, sizeof txt) || rf->inet_pton((int)af, txt, bin) != 1) {
+    if (!rf_str(hn_arg(c, 1), txt, sizeof txt) || !rf_ipv4(txt, &bin)) {
         hn_raise_errno(c, EINVAL);
         return;
     }
-    hn_ret_data(c, 'b', bin, af == AF_INET6 ? 16 : 4);
+    hn_ret_data(c, 'b', (const uint8_t *)&bin, 4);
 }
 
 static void rf_inet_ntop(hn_call *c) {
@@ -647,12 +692,14 @@ static void rf_inet_ntop(hn_call *c) {
     size_t n;
     char txt[64];
     hn_arg_int(c, 0, &af);
-    hn_arg_data(c, 1, &p, &n);
-    if (af != AF_INET && af != AF_INET6) {
+    if (hn_arg_data(c, 1, &p, &n) != HN_OK) {
+        return;
+    }
+    if (af != AF_INET) {
         hn_raise_errno(c, EAFNOSUPPORT);
         return;
     }
-    if (n != (af == AF_INET6 ? 16u : 4u) || !rf->inet_ntop((int)af, p, txt, sizeof txt)) {
+    if (n != 4 || !rf->inet_ntop((int)af, p, txt, sizeof txt)) {
         hn_raise_errno(c, EINVAL);
         return;
     }
@@ -740,7 +787,7 @@ static void rf_release(void *ctx, int32_t desc) {
 
 #define RF_C(name) {#name, name}
 static const hn_pair rf_consts[] = {
-    RF_C(AF_INET), RF_C(AF_INET6), RF_C(SOCK_STREAM), RF_C(SOCK_DGRAM), RF_C(SOCK_RAW),
+    RF_C(AF_INET), RF_C(SOCK_STREAM), RF_C(SOCK_DGRAM),
     RF_C(IPPROTO_IP), RF_C(IPPROTO_TCP), RF_C(IPPROTO_UDP), RF_C(SOL_SOCKET), RF_C(SO_REUSEADDR),
     RF_C(SO_KEEPALIVE), RF_C(SO_BROADCAST), RF_C(SO_RCVTIMEO), RF_C(SO_SNDTIMEO), RF_C(TCP_NODELAY),
     RF_C(MSG_PEEK), RF_C(MSG_DONTWAIT), RF_C(POLLIN), RF_C(POLLOUT), RF_C(POLLERR), RF_C(POLLHUP),
@@ -756,7 +803,8 @@ static const hn_pair rf_errnos[] = {
     RF_C(ETIMEDOUT), RF_C(ECONNREFUSED), RF_C(EHOSTUNREACH), RF_C(EALREADY), RF_C(EINPROGRESS),
 };
 
-static const char *const rf_caps[] = {"tuple-address", "settimeout"};
+// suite-dns: names are resolved by the suite's DNS peer ($SOCKCONF_DNS_PORT), never the machine's
+static const char *const rf_caps[] = {"tuple-address", "settimeout", "suite-dns"};
 
 #define RF_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -29,9 +29,7 @@ typedef struct rf_api {
     int (*poll)(struct pollfd *fds, nfds_t n, int timeout_ms);
     int (*inet_pton)(int af, const char *src, void *dst);
     const char *(*inet_ntop)(int af, const void *src, char *dst, socklen_t n);
-    // Resolve a name that is not a numeric address: 0 and *addr (IPv4, network order), or a
-    // negative getaddrinfo error (EAI_*).
-    int (*resolve)(const char *host, void *addr);
+    const char *dns_server;   // where this stack reaches the suite's DNS peer (see rf_dns.h)
     // Make a listening or bound port reachable from the host (NULL: it already is).
     int (*forward)(int udp, int port);
     void (*unforward)(int udp, int port);
