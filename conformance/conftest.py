@@ -2,6 +2,7 @@
 import os
 import pathlib
 import shlex
+import time
 
 import pytest
 
@@ -69,9 +70,18 @@ def timeout_scale(request):
 
 
 @pytest.fixture(scope="session")
-def link(target_spec):
+def dns_peer():
+    """The suite's DNS server on loopback; target processes the suite starts are pointed at it
+    ($SOCKCONF_DNS_PORT), so no case ever asks the machine's resolver."""
+    with sc_peers.FakeDns() as d:
+        yield d
+
+
+@pytest.fixture(scope="session")
+def link(target_spec, dns_peer):
     """The transport to the target process."""
-    t = sc_transport.PipeTransport(target_argv(target_spec))
+    env = dict(os.environ, SOCKCONF_DNS_PORT=str(dns_peer.port))
+    t = sc_transport.PipeTransport(target_argv(target_spec), env=env)
     yield t
     t.close()
 
@@ -83,6 +93,17 @@ def agent(request, link, timeout_scale):
     c.hello()
     request.config.stash[SESSION] = c
     return c
+
+
+@pytest.fixture(scope="session")
+def link_rtt(agent):
+    """The link's round trip in seconds: the median of 9 `echo` requests, measured once."""
+    times = []
+    for _ in range(9):
+        t0 = time.monotonic()
+        agent.call([("echo", [])])
+        times.append(time.monotonic() - t0)
+    return sorted(times)[len(times) // 2]
 
 
 @pytest.fixture
@@ -100,9 +121,32 @@ def consts(agent):
 
 
 @pytest.fixture(scope="session")
-def peer_host(agent):
-    """The address at which the target reaches peers on the host's loopback (HELLO `host`)."""
-    return agent.info.get("host", sc_peers.LOOPBACK)
+def peer_host(agent, dns_peer):
+    """The address at which the target reaches peers on the host's loopback (HELLO `host`);
+    the DNS peer gives it as peer.sockconf.test."""
+    host = agent.info.get("host", sc_peers.LOOPBACK)
+    dns_peer.zone["peer.sockconf.test"] = host
+    return host
+
+
+@pytest.fixture
+def source_peer():
+    """A factory: a TCP server on loopback that sends the given bytes, then FIN (or RST)."""
+    made = []
+
+    def make(data, rst=False):
+        made.append(sc_peers.Source(data, rst))
+        return made[-1]
+    yield make
+    for p in made:
+        p.close()
+
+
+@pytest.fixture
+def sink_peer():
+    """A TCP server on loopback that never reads while the case runs."""
+    with sc_peers.Sink() as p:
+        yield p
 
 
 @pytest.fixture
@@ -119,6 +163,16 @@ def silent_peer():
         yield p
 
 
+@pytest.fixture
+def observed(request):
+    """observed(text): record what the target did on a point the docs leave to the implementation
+    (e.g. the size of a short write). Shown in the summary and kept in the case's properties;
+    never a failure by itself."""
+    def note(text):
+        request.node.user_properties.append(("implementation-defined", text))
+    return note
+
+
 def pytest_terminal_summary(terminalreporter, config):
     """One paragraph a maintainer can quote: which target, what it said it is, and the counts."""
     c = config.stash.get(SESSION, None)
@@ -132,3 +186,7 @@ def pytest_terminal_summary(terminalreporter, config):
                                                             c.info["version"], c.info["machine"], c.info["proto"]))
     tr.write_line("tests    %s" % counts)
     tr.write_line("link     %d round trips, %d bytes out, %d bytes in" % (c.round_trips, c.bytes_out, c.bytes_in))
+    for rep in stats.get("passed", []) + stats.get("failed", []):
+        for key, text in rep.user_properties:
+            if key == "implementation-defined":
+                tr.write_line("observed %s: %s" % (rep.nodeid.rpartition("::")[2], text))

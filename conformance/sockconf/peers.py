@@ -1,6 +1,8 @@
 """Host-side peers for conformance cases: real sockets on loopback only, one thread each."""
 import socket
+import struct
 import threading
+import time
 
 LOOPBACK = "127.0.0.1"
 
@@ -8,8 +10,12 @@ LOOPBACK = "127.0.0.1"
 class _Peer:
     """A listening TCP socket on loopback with one thread serving it; a context manager."""
 
+    rcvbuf = None    # a small receive buffer, for peers that never read
+
     def __init__(self):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if self.rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
         self.sock.bind((LOOPBACK, 0))
         self.sock.listen(8)
         self.sock.settimeout(0.1)
@@ -65,6 +71,113 @@ class TcpEcho(_Peer):
 
 class SilentAcceptor(_Peer):
     """Accepts connections and never sends or closes them (reads time out against it)."""
+
+
+class Source(_Peer):
+    """Sends `data` on each connection, then FIN (or, with rst=True, RST)."""
+
+    def __init__(self, data, rst=False):
+        self.data, self.rst = bytes(data), rst
+        super().__init__()
+
+    def serve(self, conn):
+        conn.sendall(self.data)
+        if self.rst:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.close()
+        else:
+            conn.shutdown(socket.SHUT_WR)
+
+
+class Sink(_Peer):
+    """Never reads while a case runs, with a small receive buffer, so the target's sends fill up;
+    drain() then reads every connection to its end and returns what came."""
+    rcvbuf = 4096
+
+    def drain(self, timeout=30.0):
+        deadline = time.monotonic() + timeout
+        while not self.conns and time.monotonic() < deadline:
+            time.sleep(0.01)
+        data = bytearray()
+        for conn in list(self.conns):
+            while time.monotonic() < deadline:
+                try:
+                    chunk = conn.recv(1 << 20)
+                except socket.timeout:
+                    continue
+                if not chunk:
+                    break
+                data += chunk
+        return bytes(data)
+
+
+class FakeDns:
+    """A DNS server on loopback UDP. A queries for names in `zone` get that address; names ending
+    in .invalid or under nxdomain. get NXDOMAIN, servfail. SERVFAIL, silent. no answer, nodata. an
+    empty answer; every name asked is kept in `queries`. Nothing is ever forwarded anywhere."""
+
+    def __init__(self):
+        self.zone = {}
+        self.queries = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((LOOPBACK, 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _qname(msg):
+        labels, at = [], 12
+        while at < len(msg) and msg[at]:
+            n = msg[at]
+            labels.append(msg[at + 1:at + 1 + n].decode("ascii", "replace"))
+            at += 1 + n
+        return ".".join(labels).lower(), at + 5
+
+    def answer(self, msg):
+        """The reply to query msg, or None for no reply."""
+        if len(msg) < 17:
+            return None
+        name, end = self._qname(msg)
+        self.queries.append(name)
+        first = name.split(".")[0]
+        if first == "silent":
+            return None
+        rcode, answers = 3, []
+        if name in self.zone:
+            rcode, answers = 0, [self.zone[name]]
+        elif first == "servfail":
+            rcode = 2
+        elif first == "nodata":
+            rcode = 0
+        header = msg[:2] + struct.pack(">HHHHH", 0x8180 | rcode, 1, len(answers), 0, 0)
+        body = msg[12:end]
+        for ip in answers:
+            body += struct.pack(">HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton(ip)
+        return header + body
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                msg, addr = self.sock.recvfrom(512)
+            except OSError:
+                continue
+            reply = self.answer(msg)
+            if reply is not None:
+                self.sock.sendto(reply, addr)
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def free_port():
