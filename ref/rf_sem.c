@@ -22,6 +22,8 @@
 typedef struct {
     int32_t timeout;    // -1 blocking, 0 non-blocking, >0 milliseconds
     uint8_t eof;        // a stream saw the peer's FIN: every later read is b''
+    uint8_t err;        // the connection failed (reset, aborted): every later send and recv raise it
+    uint8_t connected;  // a stream that connected or was accepted
     uint8_t bound;
     uint8_t dgram;
     uint8_t fwd_udp;
@@ -31,14 +33,15 @@ typedef struct {
 static const rf_api *rf;
 static rf_sock rf_socks[RF_MAXFD];
 
-static int64_t rf_now_ms(void) {
+// Microseconds: a millisecond clock would let a wait end up to 1 ms before its timeout.
+static int64_t rf_now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static int64_t rf_deadline(int fd) {
-    return rf_now_ms() + (rf_socks[fd].timeout > 0 ? rf_socks[fd].timeout : 0);
+    return rf_now_us() + (rf_socks[fd].timeout > 0 ? (int64_t)rf_socks[fd].timeout * 1000 : 0);
 }
 
 // Wait until fd is ready for ev, within the socket's timeout. 0 when ready, else the errno:
@@ -51,11 +54,11 @@ static int rf_wait(int fd, short ev, int64_t deadline) {
     for (;;) {
         int wait = -1;
         if (t > 0) {
-            int64_t left = deadline - rf_now_ms();
+            int64_t left = deadline - rf_now_us();
             if (left <= 0) {
                 return ETIMEDOUT;
             }
-            wait = (int)left;
+            wait = (int)((left + 999) / 1000);   // rounded up: never before the deadline
         }
         struct pollfd p = {fd, ev, 0};
         int r = rf->poll(&p, 1, wait);
@@ -78,6 +81,20 @@ static int rf_fd(hn_call *c) {
     return fd;
 }
 
+// Raise err for fd's op; a failed connection stays failed, as in modlwip, where a socket whose
+// state is an lwIP error raises that error on every stream op (lwIP's own sockets say ENOTCONN).
+static void rf_raise(hn_call *c, int fd, int err) {
+    if (err == ENOTCONN && rf_socks[fd].connected) {
+        // lwIP hands the reset's error to the recv that still returned data, and drops it there;
+        // afterwards its socket only says ENOTCONN. (A FIN never gets here: EOF is this layer's.)
+        err = ECONNRESET;
+    }
+    if (err == ECONNRESET || err == ECONNABORTED || err == EPIPE) {
+        rf_socks[fd].err = (uint8_t)err;
+    }
+    hn_raise_errno(c, err);
+}
+
 static int rf_adopt(int fd, int dgram, int32_t timeout) {
     if (fd >= RF_MAXFD) {
         rf->close(fd);
@@ -85,7 +102,7 @@ static int rf_adopt(int fd, int dgram, int32_t timeout) {
         return -1;
     }
     rf->set_nonblocking(fd);
-    rf_socks[fd] = (rf_sock){timeout, 0, 0, (uint8_t)dgram, 0, 0};
+    rf_socks[fd] = (rf_sock){.timeout = timeout, .dgram = (uint8_t)dgram};
     return fd;
 }
 
@@ -93,7 +110,7 @@ static void rf_forget(int fd) {
     if (rf_socks[fd].fwd_port && rf->unforward) {
         rf->unforward(rf_socks[fd].fwd_udp, rf_socks[fd].fwd_port);
     }
-    rf_socks[fd] = (rf_sock){-1, 0, 0, 0, 0, 0};
+    rf_socks[fd] = (rf_sock){.timeout = -1};
 }
 
 static void rf_forward(int fd) {
@@ -259,6 +276,7 @@ static void rf_accept(hn_call *c) {
                 return;
             }
             rf_socks[nfd].bound = 1;
+            rf_socks[nfd].connected = 1;
             hn_ret_open(c, '(');
             if (hn_ret_new_handle(c, nfd) >= 0) {
                 rf_ret_addr(c, &sa);
@@ -281,6 +299,7 @@ static void rf_connect(hn_call *c) {
         return;
     }
     int64_t deadline = rf_deadline(fd);
+    rf_socks[fd].connected = !rf_socks[fd].dgram;    // from now on, a reset is what ENOTCONN means
     if (rf->connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
         return;
     }
@@ -294,7 +313,7 @@ static void rf_connect(hn_call *c) {
         rf->getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el);
     }
     if (err) {
-        hn_raise_errno(c, err);
+        rf_raise(c, fd, err);   // refused, or reset before this could see it connected: it stays
     }
 }
 
@@ -304,6 +323,10 @@ static void rf_connect(hn_call *c) {
 // after raising (nothing could be sent, or all was required and the wait failed).
 static long rf_send_some(hn_call *c, int fd, const uint8_t *p, size_t n, int all, int64_t deadline) {
     size_t done = 0;
+    if (rf_socks[fd].err) {
+        hn_raise_errno(c, rf_socks[fd].err);
+        return -1;
+    }
     for (;;) {
         ssize_t r = n > done ? rf->send(fd, p + done, n - done, rf->send_flags) : 0;
         if (r >= 0) {
@@ -318,7 +341,7 @@ static long rf_send_some(hn_call *c, int fd, const uint8_t *p, size_t n, int all
             return (long)done;     // a non-blocking write returns what it wrote
         }
         if (err) {
-            hn_raise_errno(c, err);
+            rf_raise(c, fd, err);
             return -1;
         }
     }
@@ -378,6 +401,10 @@ static long rf_recv_some(hn_call *c, int fd, uint8_t *buf, size_t n, int full, s
         if (!from && rf_socks[fd].eof) {
             break;     // "b'' at EOF, every time it is called after EOF"
         }
+        if (!from && rf_socks[fd].err) {
+            hn_raise_errno(c, rf_socks[fd].err);
+            return -1;
+        }
         socklen_t len = sizeof *from;
         ssize_t r = from ? rf->recvfrom(fd, buf, n, 0, (struct sockaddr *)from, &len)
                          : rf->recv(fd, buf + done, n - done, 0);
@@ -400,7 +427,7 @@ static long rf_recv_some(hn_call *c, int fd, uint8_t *buf, size_t n, int full, s
             break;
         }
         if (err) {
-            hn_raise_errno(c, err);
+            rf_raise(c, fd, err);
             return -1;
         }
     }
