@@ -11,14 +11,14 @@ TARGET ?= ref
 PYTEST_ARGS ?=
 VERSION := 0.1.0
 
-SYS_PKGS := gcc clang make pkg-config python3 python3-venv liblwip-dev libslirp-dev libglib2.0-dev
+SYS_PKGS := gcc clang make pkg-config python3 python3-venv liblwip-dev libslirp-dev libglib2.0-dev iproute2
 WARN := -std=c99 -Wall -Wextra -Werror
 CFLAGS ?= -O2
 CORE := harness/hn_wire.c harness/hn_agent.c
 HOST := ref/rf_sem.c ref/rf_dns.c ref/rf_kernel.c
 LINK := harness/host/hn_hostlink.c
 RB := ref/build
-ORACLE := ref/rf_sem.c ref/rf_dns.c ref/rf_lwip.c ref/rf_net.c ref/rf_main.c
+ORACLE := ref/rf_sem.c ref/rf_dns.c ref/rf_lwip.c ref/rf_net.c ref/rf_tap.c ref/rf_main.c
 LWIP_CFLAGS = $(shell pkg-config --cflags lwip slirp)
 LWIP_LIBS = $(shell pkg-config --libs lwip slirp) -lpthread
 HDRS := $(wildcard harness/*.h harness/host/*.h harness/test/*.h ref/*.h) harness/ops.def
@@ -38,6 +38,7 @@ deps: sysdeps $(VENV)/.installed
 sysdeps:
 	@missing=""; \
 	for c in gcc clang make pkg-config; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
+	PATH="$$PATH:/usr/sbin:/sbin" command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	pkg-config --exists lwip slirp 2>/dev/null || missing="$$missing liblwip-dev/libslirp-dev"; \
 	$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
@@ -105,6 +106,7 @@ c-test: $(B)/hn_test_wire $(B)/hn_vectors $(B)/hn_test_agent $(B)/clang.stamp
 py-test: deps build
 	$(VPY) -m pytest conformance --target=$(TARGET) -q -ra $(PYTEST_ARGS)
 	$(VPY) -m pytest conformance/cases --target=harness -q -ra $(PYTEST_ARGS)
+	$(VPY) -m pytest conformance/cases conformance/selftest/test_backends.py --target=ref-tap -q -ra $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(B) $(RB)

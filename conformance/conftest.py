@@ -7,6 +7,7 @@ import time
 import pytest
 
 from sockconf import client as sc_client
+from sockconf import netns as sc_netns
 from sockconf import peers as sc_peers
 from sockconf import transport as sc_transport
 
@@ -15,6 +16,12 @@ DOCS = pathlib.Path(os.environ.get("SOCKCONF_DOCS", ROOT.parent / "shared" / "do
 HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
 ORACLE = ROOT / "ref" / "build" / "sockconf-ref"
 SESSION = pytest.StashKey()   # the session's Client, for the summary
+NETNS = pytest.StashKey()     # None: in the run's own network namespace; else why not
+BUILT = {   # target name: (command, whether it needs the run's network namespace with its tap)
+    "ref": ([str(ORACLE)], False),
+    "ref-tap": ([str(ORACLE), "--tap", sc_netns.TAP], True),
+    "harness": ([str(HARNESS)], False),
+}
 LATER = {
     "cpython": "the cpython target arrives with the Python-ports issue",
     "micropython": "the micropython target arrives with the Python-ports issue",
@@ -25,7 +32,8 @@ LATER = {
 def pytest_addoption(parser):
     group = parser.getgroup("sockconf", "sockconf conformance")
     group.addoption("--target", default="ref", metavar="SPEC",
-                    help="what to test: ref (the lwIP oracle, default), harness (the C harness on the "
+                    help="what to test: ref (the lwIP oracle over slirp, default), ref-tap (the oracle on a "
+                         "tap device in a network namespace the run makes), harness (the C harness on the "
                          "host's sockets) or cmd:COMMAND")
     group.addoption("--timeout-scale", type=float, default=1.0, metavar="X",
                     help="multiply every host-side deadline by X (slow links)")
@@ -34,11 +42,11 @@ def pytest_addoption(parser):
 def target_argv(spec):
     """The command that serves the protocol for SPEC, or a UsageError in one sentence."""
     kind, _, rest = spec.partition(":")
-    built = {"ref": ORACLE, "harness": HARNESS}
-    if spec in built:
-        if not built[spec].exists():
-            raise pytest.UsageError("--target=%s: %s is not built; run make build first" % (spec, built[spec]))
-        return [str(built[spec])]
+    if spec in BUILT:
+        argv = BUILT[spec][0]
+        if not os.path.exists(argv[0]):
+            raise pytest.UsageError("--target=%s: %s is not built; run make build first" % (spec, argv[0]))
+        return argv
     if kind == "cmd":
         argv = shlex.split(rest)
         if not argv:
@@ -47,14 +55,28 @@ def target_argv(spec):
     if kind in LATER:
         raise pytest.UsageError("--target=%s is not available yet: %s; use ref, harness or cmd:COMMAND"
                                 % (spec, LATER[kind]))
-    raise pytest.UsageError("--target=%s: unknown target; use ref, harness or cmd:COMMAND" % spec)
+    raise pytest.UsageError("--target=%s: unknown target; use ref, ref-tap, harness or cmd:COMMAND" % spec)
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "clause(doc, section, quote): the documented sentence a case checks")
     if config.getoption("--timeout-scale") <= 0:
         raise pytest.UsageError("--timeout-scale must be a positive number")
-    target_argv(config.getoption("--target"))
+    spec = config.getoption("--target")
+    target_argv(spec)
+    if BUILT.get(spec, (None, False))[1]:
+        try:
+            sc_netns.enter()
+            config.stash[NETNS] = None
+        except sc_netns.Unavailable as e:
+            config.stash[NETNS] = "--target=%s needs a network namespace of its own: %s" % (spec, e)
+
+
+@pytest.fixture(scope="session")
+def peer_bind(request):
+    """Where host peers listen: the tap's host address inside the run's own network namespace,
+    else loopback."""
+    return sc_netns.HOST if request.config.stash.get(NETNS, "no") is None else sc_peers.LOOPBACK
 
 
 @pytest.fixture(scope="session")
@@ -70,16 +92,19 @@ def timeout_scale(request):
 
 
 @pytest.fixture(scope="session")
-def dns_peer():
-    """The suite's DNS server on loopback; target processes the suite starts are pointed at it
+def dns_peer(peer_bind):
+    """The suite's DNS server; target processes the suite starts are pointed at it
     ($SOCKCONF_DNS_PORT), so no case ever asks the machine's resolver."""
-    with sc_peers.FakeDns() as d:
+    with sc_peers.FakeDns(peer_bind) as d:
         yield d
 
 
 @pytest.fixture(scope="session")
-def link(target_spec, dns_peer):
+def link(request, target_spec, dns_peer):
     """The transport to the target process."""
+    why_not = request.config.stash.get(NETNS, None)
+    if why_not:
+        pytest.skip(why_not)
     env = dict(os.environ, SOCKCONF_DNS_PORT=str(dns_peer.port))
     t = sc_transport.PipeTransport(target_argv(target_spec), env=env)
     yield t
@@ -129,13 +154,19 @@ def peer_host(agent, dns_peer):
     return host
 
 
+@pytest.fixture(scope="session")
+def listen_host(agent):
+    """The address at which host peers reach a port the target listens on (HELLO `listen_host`)."""
+    return agent.info.get("listen_host", sc_peers.LOOPBACK)
+
+
 @pytest.fixture
-def source_peer():
-    """A factory: a TCP server on loopback that sends the given bytes, then FIN (or RST)."""
+def source_peer(peer_bind):
+    """A factory: a TCP server that sends the given bytes, then FIN (or RST)."""
     made = []
 
     def make(data, rst=False):
-        made.append(sc_peers.Source(data, rst))
+        made.append(sc_peers.Source(data, rst, peer_bind))
         return made[-1]
     yield make
     for p in made:
@@ -143,23 +174,23 @@ def source_peer():
 
 
 @pytest.fixture
-def sink_peer():
-    """A TCP server on loopback that never reads while the case runs."""
-    with sc_peers.Sink() as p:
+def sink_peer(peer_bind):
+    """A TCP server that never reads while the case runs."""
+    with sc_peers.Sink(peer_bind) as p:
         yield p
 
 
 @pytest.fixture
-def echo_peer():
-    """A TCP echo server on loopback."""
-    with sc_peers.TcpEcho() as p:
+def echo_peer(peer_bind):
+    """A TCP echo server."""
+    with sc_peers.TcpEcho(peer_bind) as p:
         yield p
 
 
 @pytest.fixture
-def silent_peer():
-    """A TCP server on loopback that accepts and never answers."""
-    with sc_peers.SilentAcceptor() as p:
+def silent_peer(peer_bind):
+    """A TCP server that accepts and never answers."""
+    with sc_peers.SilentAcceptor(peer_bind) as p:
         yield p
 
 

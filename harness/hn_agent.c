@@ -460,10 +460,14 @@ static void hn_op_hello(hn_call *c) {
         hn_ret_int(c, nvals[k]);
         hn_ret_close(c, ')');
     }
-    if (port->host) {
-        hn_pair_out(c, "host");
-        hn_put_str(c, port->host, hn_len(port->host));
-        hn_ret_close(c, ')');
+    const char *akeys[2] = {"host", "listen_host"};
+    const char *avals[2] = {port->host, port->listen_host};
+    for (int k = 0; k < 2; k++) {
+        if (avals[k]) {
+            hn_pair_out(c, akeys[k]);
+            hn_put_str(c, avals[k], hn_len(avals[k]));
+            hn_ret_close(c, ')');
+        }
     }
     hn_pair_out(c, "ops");
     hn_ret_open(c, '[');

@@ -49,6 +49,8 @@ typedef struct hn_port {
     const char *impl, *version, *machine;
     const char *host;           // where this target reaches the host's loopback peers (HELLO `host`);
                                 // NULL: 127.0.0.1, the host itself
+    const char *listen_host;    // where the host reaches this target's listening ports (HELLO
+                                // `listen_host`); NULL: 127.0.0.1, the same port
     const hn_pair *consts;      // module constants, for `const`
     size_t nconsts;
     const hn_pair *errnos;      // errno table, for HELLO and exception names

@@ -252,6 +252,34 @@ static void rf_tcpip_ready(void *arg) {
     sys_sem_signal((sys_sem_t *)arg);
 }
 
+int rf_net_up(struct netif *netif, netif_init_fn init, netif_input_fn input) {
+    sys_sem_t ready;
+    if (sys_sem_new(&ready, 0) != ERR_OK) {
+        return -1;
+    }
+    tcpip_init(rf_tcpip_ready, &ready);
+    sys_arch_sem_wait(&ready, 0);
+    sys_sem_free(&ready);
+
+    ip4_addr_t ip, nm, gw;
+    IP4_ADDR(&ip, 10, 0, 2, 15);
+    IP4_ADDR(&nm, 255, 255, 255, 0);
+    IP4_ADDR(&gw, 10, 0, 2, 2);
+    LOCK_TCPIP_CORE();     // netif_add and friends abort outside the core lock
+    struct netif *ok = netif_add(netif, &ip, &nm, &gw, NULL, init, input);
+    if (ok) {
+        netif_set_default(netif);
+        netif_set_up(netif);
+        netif_set_link_up(netif);
+    }
+    UNLOCK_TCPIP_CORE();
+    if (!ok) {
+        fprintf(stderr, "sockconf-ref: netif_add failed\n");
+        return -1;
+    }
+    return 0;
+}
+
 int rf_net_start(void) {
     struct in_addr net, mask, host, dhcp, dns;
     inet_pton(AF_INET, "10.0.2.0", &net);
@@ -286,28 +314,7 @@ int rf_net_start(void) {
         return -1;
     }
 
-    sys_sem_t ready;
-    if (sys_sem_new(&ready, 0) != ERR_OK) {
-        return -1;
-    }
-    tcpip_init(rf_tcpip_ready, &ready);
-    sys_arch_sem_wait(&ready, 0);
-    sys_sem_free(&ready);
-
-    ip4_addr_t ip, nm, gw;
-    IP4_ADDR(&ip, 10, 0, 2, 15);
-    IP4_ADDR(&nm, 255, 255, 255, 0);
-    IP4_ADDR(&gw, 10, 0, 2, 2);
-    LOCK_TCPIP_CORE();     // netif_add and friends abort outside the core lock
-    struct netif *ok = netif_add(&rf_netif, &ip, &nm, &gw, NULL, rf_netif_init, tcpip_input);
-    if (ok) {
-        netif_set_default(&rf_netif);
-        netif_set_up(&rf_netif);
-        netif_set_link_up(&rf_netif);
-    }
-    UNLOCK_TCPIP_CORE();
-    if (!ok) {
-        fprintf(stderr, "sockconf-ref: netif_add failed\n");
+    if (rf_net_up(&rf_netif, rf_netif_init, tcpip_input) < 0) {
         return -1;
     }
 

@@ -6,11 +6,19 @@
 
 #include <stdint.h>
 
+#include <lwip/netif.h>
+
 #define RF_ORACLE_ADDR "10.0.2.15"
 #define RF_HOST_ADDR "10.0.2.2"
 
 // Start lwIP's tcpip thread, the netif and the slirp thread. 0, or -1 with a message on stderr.
 int rf_net_start(void);
+// The tap backend instead (rf_tap.c): lwIP's tapif on the existing tap device ifname, in a network
+// namespace the run made (the host side is 10.0.2.2 there; no hostfwd: the host reaches the
+// oracle at 10.0.2.15). 0, or -1 with a message on stderr.
+int rf_net_start_tap(const char *ifname);
+// Both: start lwIP's tcpip thread and add netif as 10.0.2.15/24, gateway 10.0.2.2, default, up.
+int rf_net_up(struct netif *netif, netif_init_fn init, netif_input_fn input);
 // Make the oracle's port reachable from the host as 127.0.0.1:port (hostfwd). 0 or -1.
 int rf_net_forward(int udp, int port);
 void rf_net_unforward(int udp, int port);

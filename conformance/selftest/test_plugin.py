@@ -15,7 +15,7 @@ def run(*args):
 
 
 @pytest.mark.parametrize("option,sentence", [
-    ("--target=bogus", "--target=bogus: unknown target; use ref, harness or cmd:COMMAND"),
+    ("--target=bogus", "--target=bogus: unknown target; use ref, ref-tap, harness or cmd:COMMAND"),
     ("--target=cmd:", "--target=cmd: needs a command"),
     ("--target=serial:/dev/ttyUSB0", "--target=serial:/dev/ttyUSB0 is not available yet"),
     ("--timeout-scale=0", "--timeout-scale must be a positive number"),

@@ -1,4 +1,5 @@
-"""Host-side peers for conformance cases: real sockets on loopback only, one thread each."""
+"""Host-side peers for conformance cases: real sockets on loopback, or on the tap address of a
+network namespace the run made (sockconf.netns), never anywhere else; one thread each."""
 import socket
 import struct
 import threading
@@ -12,11 +13,11 @@ class _Peer:
 
     rcvbuf = None    # a small receive buffer, for peers that never read
 
-    def __init__(self):
+    def __init__(self, bind=LOOPBACK):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if self.rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
-        self.sock.bind((LOOPBACK, 0))
+        self.sock.bind((bind, 0))
         self.sock.listen(8)
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
@@ -76,9 +77,9 @@ class SilentAcceptor(_Peer):
 class Source(_Peer):
     """Sends `data` on each connection, then FIN (or, with rst=True, RST)."""
 
-    def __init__(self, data, rst=False):
+    def __init__(self, data, rst=False, bind=LOOPBACK):
         self.data, self.rst = bytes(data), rst
-        super().__init__()
+        super().__init__(bind)
 
     def serve(self, conn):
         conn.sendall(self.data)
@@ -112,15 +113,15 @@ class Sink(_Peer):
 
 
 class FakeDns:
-    """A DNS server on loopback UDP. A queries for names in `zone` get that address; names ending
+    """A DNS server on UDP (loopback unless told). A queries for names in `zone` get that address; names ending
     in .invalid or under nxdomain. get NXDOMAIN, servfail. SERVFAIL, silent. no answer, nodata. an
     empty answer; every name asked is kept in `queries`. Nothing is ever forwarded anywhere."""
 
-    def __init__(self):
+    def __init__(self, bind=LOOPBACK):
         self.zone = {}
         self.queries = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((LOOPBACK, 0))
+        self.sock.bind((bind, 0))
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
         self._stop = threading.Event()

@@ -1,0 +1,54 @@
+"""A private network namespace for the run, entered by the test process itself.
+
+After enter(), this process and every process it starts (targets, peers' threads) see only a
+loopback device and the run's own tap device: nothing the run does can reach any other network.
+The tap's host side gets HOST_CIDR; the oracle attaches to the tap (sockconf-ref --tap TAP) as
+10.0.2.15, the same addresses as behind slirp.
+"""
+import ctypes
+import os
+import shutil
+import subprocess
+import threading
+
+CLONE_NEWNET = 0x40000000
+CLONE_NEWUSER = 0x10000000
+TAP = "sctap0"
+HOST = "10.0.2.2"
+HOST_CIDR = HOST + "/24"
+
+
+class Unavailable(Exception):
+    """This machine does not let the run make its own network namespace; str() says why."""
+
+
+def _write(path, text):
+    with open(path, "w") as f:
+        f.write(text)
+
+
+def enter():
+    """Move this process into a new network namespace (and, unless root, a user namespace that
+    maps the current user to root there), then make the tap device. Unavailable if it cannot."""
+    if threading.active_count() > 1:
+        raise Unavailable("the process already runs threads; a namespace must be entered before any")
+    ip = shutil.which("ip") or ("/usr/sbin/ip" if os.path.exists("/usr/sbin/ip") else None)
+    if not ip:
+        raise Unavailable("no `ip` command (Debian package iproute2)")
+    if not os.path.exists("/dev/net/tun"):
+        raise Unavailable("no /dev/net/tun on this machine")
+    libc = ctypes.CDLL(None, use_errno=True)
+    uid, gid = os.getuid(), os.getgid()
+    flags = CLONE_NEWNET if uid == 0 else CLONE_NEWNET | CLONE_NEWUSER
+    if libc.unshare(flags) != 0:
+        raise Unavailable("unshare(%s): %s" % ("CLONE_NEWNET" if uid == 0 else "CLONE_NEWUSER|CLONE_NEWNET",
+                                               os.strerror(ctypes.get_errno())))
+    if uid != 0:
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", "0 %d 1" % uid)
+        _write("/proc/self/gid_map", "0 %d 1" % gid)
+    for args in (["link", "set", "lo", "up"], ["tuntap", "add", TAP, "mode", "tap"],
+                 ["addr", "add", HOST_CIDR, "dev", TAP], ["link", "set", TAP, "up"]):
+        r = subprocess.run([ip] + args, capture_output=True, text=True, timeout=10)
+        if r.returncode != 0:
+            raise Unavailable("ip %s: %s" % (" ".join(args), r.stderr.strip() or "exit %d" % r.returncode))
