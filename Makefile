@@ -90,9 +90,19 @@ $(B)/clang.stamp: $(CORE) $(HOST) $(ORACLE) $(LINK) harness/host/hn_host.c $(wil
 	clang $(WARN) -O2 -Iharness $(LWIP_CFLAGS) -o $(B)/sockconf-ref-clang $(CORE) $(ORACLE) $(LINK) $(LWIP_LIBS)
 	touch $@
 
+# ---- the semantics layer against real host peers on loopback, over the kernel and the oracle ----
+
+RT_SRC := $(sort $(HOST) $(filter-out ref/rf_main.c,$(ORACLE))) ref/test/rf_peer.c ref/test/rf_test_sem.c
+
+$(RB)/rf_test_sem: $(CORE) $(RT_SRC) ref/test/rf_peer.h $(HDRS) | $(RB)
+	gcc $(WARN) $(SAN) -O1 -Iharness $(LWIP_CFLAGS) -o $@ $(CORE) $(RT_SRC) $(LWIP_LIBS)
+
+$(RB)/rf_test_sem-clang: $(CORE) $(RT_SRC) ref/test/rf_peer.h $(HDRS) | $(RB)
+	clang $(WARN) -O2 -Iharness $(LWIP_CFLAGS) -o $@ $(CORE) $(RT_SRC) $(LWIP_LIBS)
+
 HOSTILE_LINES ?= 200000
 
-c-test: $(B)/hn_test_wire $(B)/hn_vectors $(B)/hn_test_agent $(B)/clang.stamp
+c-test: $(B)/hn_test_wire $(B)/hn_vectors $(B)/hn_test_agent $(B)/clang.stamp $(RB)/rf_test_sem $(RB)/rf_test_sem-clang
 	$(B)/hn_test_wire > $(B)/hn_test_wire.tap || { grep -v '^ok' $(B)/hn_test_wire.tap; exit 1; }
 	@tail -n 1 $(B)/hn_test_wire.tap
 	$(B)/hn_vectors vectors/protocol/*.vec > $(B)/hn_vectors.tap || { grep -v '^ok' $(B)/hn_vectors.tap; exit 1; }
@@ -100,6 +110,9 @@ c-test: $(B)/hn_test_wire $(B)/hn_vectors $(B)/hn_test_agent $(B)/clang.stamp
 	$(B)/hn_vectors-clang vectors/protocol/*.vec > /dev/null
 	$(B)/hn_test_agent $(HOSTILE_LINES) vectors/protocol/*.vec > $(B)/hn_test_agent.tap || { grep -v '^ok' $(B)/hn_test_agent.tap; exit 1; }
 	@grep '^# .* lines:' $(B)/hn_test_agent.tap; tail -n 1 $(B)/hn_test_agent.tap
+	$(RB)/rf_test_sem > $(RB)/rf_test_sem.tap || { grep -v '^ok' $(RB)/rf_test_sem.tap; exit 1; }
+	@grep '^# ' $(RB)/rf_test_sem.tap; tail -n 1 $(RB)/rf_test_sem.tap
+	$(RB)/rf_test_sem-clang > $(RB)/rf_test_sem-clang.tap || { grep -v '^ok' $(RB)/rf_test_sem-clang.tap; exit 1; }
 
 # ---- Python: host client self-tests, vectors on the Python side, and the conformance run ----
 
