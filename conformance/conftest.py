@@ -1,4 +1,22 @@
-"""sockconf's pytest plugin: the `sockconf` option group, the target and the host peers."""
+"""sockconf's pytest plugin: the `sockconf` option group, the target, the oracle, the host peers,
+and the verdict of each case (sockconf/case.py): PASS, FAIL, DEVIATION, UNSUPPORTED, UNRESOLVED.
+
+How the statuses map to pytest outcomes (so CI tells them apart):
+
+| status      | pytest outcome | shown as            | exit status |
+|-------------|----------------|---------------------|-------------|
+| PASS        | passed         | `.` PASSED          | 0           |
+| DEVIATION   | passed         | `D` DEVIATION       | 0           |
+| UNSUPPORTED | skipped        | `u` UNSUPPORTED     | 0           |
+| FAIL        | failed         | `F` FAILED          | 1           |
+| UNRESOLVED  | failed         | `U` UNRESOLVED      | 1           |
+
+The report of a FAIL or UNRESOLVED starts with the status word, then the clause and the reason;
+a FAIL shows the oracle's and the target's transcripts side by side.
+"""
+import functools
+import hashlib
+import json
 import os
 import pathlib
 import shlex
@@ -6,27 +24,34 @@ import time
 
 import pytest
 
+from sockconf import case as sc_case
+from sockconf import clauses as sc_clauses
 from sockconf import client as sc_client
 from sockconf import netns as sc_netns
 from sockconf import peers as sc_peers
+from sockconf import profiles as sc_profiles
 from sockconf import transport as sc_transport
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = pathlib.Path(os.environ.get("SOCKCONF_DOCS", ROOT.parent / "shared" / "docs"))
 HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
 ORACLE = ROOT / "ref" / "build" / "sockconf-ref"
-SESSION = pytest.StashKey()   # the session's Client, for the summary
+VERSION = "0.1.0"
+SESSION = pytest.StashKey()   # the session's target Client, for the summary
 NETNS = pytest.StashKey()     # None: in the run's own network namespace; else why not
-BUILT = {   # target name: (command, whether it needs the run's network namespace with its tap)
-    "ref": ([str(ORACLE)], False),
-    "ref-tap": ([str(ORACLE), "--tap", sc_netns.TAP], True),
-    "harness": ([str(HARNESS)], False),
+SETUP = pytest.StashKey()     # the resolved target and profile (dict)
+RESULTS = pytest.StashKey()   # one entry per case, for --results and the summary
+BUILT = {   # name: (command, needs the run's network namespace with its tap, default profile)
+    "ref": ([str(ORACLE)], False, "oracle"),
+    "ref-tap": ([str(ORACLE), "--tap", sc_netns.TAP], True, "oracle"),
+    "harness": ([str(HARNESS)], False, "oracle"),
 }
 LATER = {
     "cpython": "the cpython target arrives with the Python-ports issue",
     "micropython": "the micropython target arrives with the Python-ports issue",
     "serial": "the serial target arrives with the Python-ports issue",
 }
+WORDS = {"DEVIATION": ("deviation", "D"), "UNSUPPORTED": ("unsupported", "u"), "UNRESOLVED": ("unresolved", "U")}
 
 
 def pytest_addoption(parser):
@@ -34,55 +59,101 @@ def pytest_addoption(parser):
     group.addoption("--target", default="ref", metavar="SPEC",
                     help="what to test: ref (the lwIP oracle over slirp, default), ref-tap (the oracle on a "
                          "tap device in a network namespace the run makes), harness (the C harness on the "
-                         "host's sockets) or cmd:COMMAND")
+                         "host's sockets), cmd:COMMAND, or a target file (NAME under targets/, or a path)")
+    group.addoption("--profile", default=None, metavar="NAME",
+                    help="the clauses that apply and the documented deviations (targets/profiles/NAME.json); "
+                         "default: the target file's, else oracle for ref/ref-tap/harness, else micropython")
+    group.addoption("--results", default=None, metavar="FILE.json",
+                    help="write every case's status, clauses and details to FILE.json")
     group.addoption("--timeout-scale", type=float, default=1.0, metavar="X",
                     help="multiply every host-side deadline by X (slow links)")
 
 
 def target_argv(spec):
-    """The command that serves the protocol for SPEC, or a UsageError in one sentence."""
+    """(command, needs netns, default profile) for SPEC, or a UsageError in one sentence."""
     kind, _, rest = spec.partition(":")
     if spec in BUILT:
-        argv = BUILT[spec][0]
+        argv, netns, profile = BUILT[spec]
         if not os.path.exists(argv[0]):
             raise pytest.UsageError("--target=%s: %s is not built; run make build first" % (spec, argv[0]))
-        return argv
+        return argv, netns, profile
     if kind == "cmd":
-        argv = shlex.split(rest)
+        try:
+            argv = shlex.split(rest)
+        except ValueError as e:
+            raise pytest.UsageError("--target=%s: the command cannot be split: %s" % (spec, e)) from None
         if not argv:
             raise pytest.UsageError("--target=cmd: needs a command, e.g. --target='cmd:./my-agent --fast'")
-        return argv
+        return argv, False, "micropython"
     if kind in LATER:
         raise pytest.UsageError("--target=%s is not available yet: %s; use ref, harness or cmd:COMMAND"
                                 % (spec, LATER[kind]))
     raise pytest.UsageError("--target=%s: unknown target; use ref, ref-tap, harness or cmd:COMMAND" % spec)
 
 
+def resolve(config):
+    """The target's command and profile from the options (and a target file), or a UsageError."""
+    spec = config.getoption("--target")
+    try:
+        tfile = sc_profiles.target_file(spec)
+        real = tfile["spec"] if tfile else spec
+        argv, netns, default_profile = target_argv(real)
+        clauses = sc_clauses.load()
+        name = config.getoption("--profile") or (tfile or {}).get("profile") or default_profile
+        profile = sc_profiles.load(name, clauses)
+        oracle_profile = sc_profiles.load("oracle", clauses)
+    except (sc_profiles.ProfileError, ValueError) as e:
+        raise pytest.UsageError(str(e)) from None
+    return {"spec": spec, "real": real, "argv": argv, "netns": netns, "clauses": clauses, "profile": profile,
+            "applies": sc_profiles.applies(profile, clauses),
+            "oracle_applies": sc_profiles.applies(oracle_profile, clauses)}
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """A case none of whose clauses the profile applies (a port-specific statement of a document
+    the profile does not name) is not part of this run."""
+    applies = config.stash[SETUP]["applies"]
+    keep, drop = [], []
+    for item in items:
+        meta = getattr(getattr(item, "obj", None), "sockconf_case", None)
+        (drop if meta and not any(applies(c) for c in meta["clauses"]) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 def pytest_configure(config):
-    config.addinivalue_line("markers", "clause(doc, section, quote): the documented sentence a case checks")
+    config.addinivalue_line("markers", "clause(doc, section, quote): the documented sentence a check cites")
     if config.getoption("--timeout-scale") <= 0:
         raise pytest.UsageError("--timeout-scale must be a positive number")
-    spec = config.getoption("--target")
-    target_argv(spec)
-    if BUILT.get(spec, (None, False))[1]:
+    setup = config.stash[SETUP] = resolve(config)
+    config.stash[RESULTS] = []
+    if setup["netns"]:
         try:
             sc_netns.enter()
             config.stash[NETNS] = None
         except sc_netns.Unavailable as e:
-            config.stash[NETNS] = "--target=%s needs a network namespace of its own: %s" % (spec, e)
+            config.stash[NETNS] = "--target=%s needs a network namespace of its own: %s" % (setup["spec"], e)
 
 
-@pytest.fixture(scope="session")
-def peer_bind(request):
-    """Where host peers listen: the tap's host address inside the run's own network namespace,
-    else loopback."""
-    return sc_netns.HOST if request.config.stash.get(NETNS, "no") is None else sc_peers.LOOPBACK
-
+# ---- the target, the oracle, the peers ----
 
 @pytest.fixture(scope="session")
 def target_spec(request):
-    """The --target option."""
+    """The --target option, as given."""
     return request.config.getoption("--target")
+
+
+@pytest.fixture(scope="session")
+def profile(request):
+    """The profile in force (a dict, see sockconf/profiles.py)."""
+    return request.config.stash[SETUP]["profile"]
+
+
+@pytest.fixture(scope="session")
+def results_path(request):
+    """The --results option (None: no results file)."""
+    return request.config.getoption("--results")
 
 
 @pytest.fixture(scope="session")
@@ -92,66 +163,77 @@ def timeout_scale(request):
 
 
 @pytest.fixture(scope="session")
+def peer_bind(request):
+    """Where host peers listen: the tap's host address inside the run's own network namespace,
+    else loopback."""
+    return sc_netns.HOST if request.config.stash.get(NETNS, "no") is None else sc_peers.LOOPBACK
+
+
+def _start(argv, dns, timeout_scale):
+    env = dict(os.environ, SOCKCONF_DNS_PORT=str(dns.port))
+    t = sc_transport.PipeTransport(argv, env=env)
+    c = sc_client.Client(t, timeout_scale=timeout_scale)
+    c.hello()
+    dns.zone["peer.sockconf.test"] = c.info.get("host", sc_peers.LOOPBACK)
+    return t, c
+
+
+@pytest.fixture(scope="session")
 def dns_peer(peer_bind):
-    """The suite's DNS server; target processes the suite starts are pointed at it
-    ($SOCKCONF_DNS_PORT), so no case ever asks the machine's resolver."""
+    """The suite's DNS server for the target; target processes the suite starts are pointed at
+    it ($SOCKCONF_DNS_PORT), so no case ever asks the machine's resolver. peer.sockconf.test is
+    where the target reaches the host's peers."""
     with sc_peers.FakeDns(peer_bind) as d:
         yield d
 
 
 @pytest.fixture(scope="session")
-def link(request, target_spec, dns_peer):
-    """The transport to the target process."""
+def agent(request, dns_peer, timeout_scale):
+    """A client session with the target, after HELLO."""
     why_not = request.config.stash.get(NETNS, None)
     if why_not:
         pytest.skip(why_not)
-    env = dict(os.environ, SOCKCONF_DNS_PORT=str(dns_peer.port))
-    t = sc_transport.PipeTransport(target_argv(target_spec), env=env)
-    yield t
+    t, c = _start(request.config.stash[SETUP]["argv"], dns_peer, timeout_scale)
+    request.config.stash[SESSION] = c
+    yield c
     t.close()
 
 
 @pytest.fixture(scope="session")
-def agent(request, link, timeout_scale):
-    """A client session with the target, after HELLO."""
-    c = sc_client.Client(link, timeout_scale=timeout_scale)
-    c.hello()
-    request.config.stash[SESSION] = c
-    return c
+def oracle(request, agent, timeout_scale):
+    """The oracle's session, to compare the target with: the target itself when it is the oracle
+    (ref, ref-tap), else a fresh `ref` with its own DNS peer."""
+    if request.config.stash[SETUP]["real"] in ("ref", "ref-tap"):
+        yield agent
+        return
+    if not ORACLE.exists():
+        pytest.skip("the oracle %s is not built; run make build" % ORACLE)
+    with sc_peers.FakeDns(sc_peers.LOOPBACK) as dns:
+        t, c = _start([str(ORACLE)], dns, timeout_scale)
+        c._sockconf_dns = dns
+        yield c
+        t.close()
 
 
-@pytest.fixture(scope="session")
-def link_rtt(agent):
-    """The link's round trip in seconds: the median of 9 `echo` requests, measured once."""
+def _rtt(client):
+    """The link's round trip in seconds: the median of 9 `echo` requests."""
     times = []
     for _ in range(9):
         t0 = time.monotonic()
-        agent.call([("echo", [])])
+        client.call([("echo", [])])
         times.append(time.monotonic() - t0)
     return sorted(times)[len(times) // 2]
 
 
-@pytest.fixture
-def target(agent):
-    """The target for one case; every socket the case opened is closed after it (RESET)."""
-    agent.reset()
-    yield agent
-    agent.reset()
+@pytest.fixture(scope="session")
+def link_rtt(agent):
+    """The target link's round trip in seconds, measured once at session start."""
+    return _rtt(agent)
 
 
 @pytest.fixture(scope="session")
-def consts(agent):
-    """The target's own numbers for the constants cases use."""
-    return agent.const("AF_INET", "AF_INET6", "SOCK_STREAM", "SOCK_DGRAM", "SOL_SOCKET", "SO_REUSEADDR")
-
-
-@pytest.fixture(scope="session")
-def peer_host(agent, dns_peer):
-    """The address at which the target reaches peers on the host's loopback (HELLO `host`);
-    the DNS peer gives it as peer.sockconf.test."""
-    host = agent.info.get("host", sc_peers.LOOPBACK)
-    dns_peer.zone["peer.sockconf.test"] = host
-    return host
+def oracle_rtt(oracle, agent, link_rtt):
+    return link_rtt if oracle is agent else _rtt(oracle)
 
 
 @pytest.fixture(scope="session")
@@ -161,47 +243,169 @@ def listen_host(agent):
 
 
 @pytest.fixture
-def source_peer(peer_bind):
-    """A factory: a TCP server that sends the given bytes, then FIN (or RST)."""
-    made = []
-
-    def make(data, rst=False):
-        made.append(sc_peers.Source(data, rst, peer_bind))
-        return made[-1]
-    yield make
-    for p in made:
-        p.close()
-
-
-@pytest.fixture
-def sink_peer(peer_bind):
-    """A TCP server that never reads while the case runs."""
-    with sc_peers.Sink(peer_bind) as p:
-        yield p
-
-
-@pytest.fixture
-def echo_peer(peer_bind):
-    """A TCP echo server."""
-    with sc_peers.TcpEcho(peer_bind) as p:
-        yield p
-
-
-@pytest.fixture
-def silent_peer(peer_bind):
-    """A TCP server that accepts and never answers."""
-    with sc_peers.SilentAcceptor(peer_bind) as p:
-        yield p
+def side(request, agent, oracle, dns_peer, peer_bind, link_rtt, oracle_rtt, timeout_scale):
+    """What a case runs with: the plugin gives the case a Side for the oracle and one for the
+    target (see pytest_pyfunc_call); this fixture only gathers what they need."""
+    return {"agent": agent, "oracle": oracle, "dns": dns_peer, "bind": peer_bind, "rtt": link_rtt,
+            "oracle_rtt": oracle_rtt, "scale": timeout_scale}
 
 
 @pytest.fixture
 def observed(request):
-    """observed(text): record what the target did on a point the docs leave to the implementation
-    (e.g. the size of a short write). Shown in the summary and kept in the case's properties;
-    never a failure by itself."""
+    """observed(text): for self-tests that are not cases: what a target did on an
+    implementation-defined point, shown in the summary."""
     def note(text):
         request.node.user_properties.append(("implementation-defined", text))
     return note
+
+
+# ---- running a case on both, and its verdict ----
+
+def _capabilities(info, profile):
+    return (set(info.get("caps", [])) | set(profile["capabilities"])) - set(profile["lacks"])
+
+
+def _clause_text(setup, cid):
+    c = setup["clauses"].get(cid)
+    return "%s (%s, %s): \"%s\"" % (cid, c["doc"], c["section"], c["quote"]) if c else cid
+
+
+def pytest_pyfunc_call(pyfuncitem):
+    meta = getattr(pyfuncitem.obj, "sockconf_case", None)
+    if meta is None:
+        return None
+    setup = pyfuncitem.config.stash[SETUP]
+    ctx = pyfuncitem.funcargs["side"]
+    profile, applies = setup["profile"], setup["applies"]
+    first = meta["clauses"][0]
+    record = {"id": pyfuncitem.nodeid, "clauses": meta["clauses"], "detail": {}, "observations": {}}
+    pyfuncitem.user_properties.append(("sockconf", record))
+
+    def finish(status, reason=None, clause=None):
+        record["status"] = status
+        if reason:
+            record["reason"] = reason
+        if clause:
+            record["clause"] = clause
+        pyfuncitem.config.stash[RESULTS].append(record)
+
+    agent, oracle_client = ctx["agent"], ctx["oracle"]
+    params = {k: pyfuncitem.funcargs[k] for k in pyfuncitem._fixtureinfo.argnames if k != "side"}
+    body = functools.partial(pyfuncitem.obj, **params)
+    caps = _capabilities(agent.info, profile)
+    missing = [n for n in meta["needs"] if n not in caps]
+    if missing:
+        finish("UNSUPPORTED", "the target lacks %s" % ", ".join(missing))
+        pytest.skip("UNSUPPORTED: the target lacks %s" % ", ".join(missing))
+    if meta["dns"] and "suite-dns" not in caps:
+        reason = ("the target does not resolve names through the suite's DNS peer (no suite-dns capability), "
+                  "and no private resolver was set up for it")
+        finish("UNRESOLVED", reason)
+        pytest.fail("UNRESOLVED: " + reason, pytrace=False)
+
+    def make(name, client, rtt, dns):
+        client.reset()
+        return sc_case.Side(name, client, ctx["bind"] if client is agent else sc_peers.LOOPBACK, dns, rtt,
+                            applies if client is agent else setup["oracle_applies"], first, ctx["scale"])
+
+    same = oracle_client is agent
+    o_side = None
+    if not same:
+        o_side = make("oracle", oracle_client, ctx["oracle_rtt"], getattr(oracle_client, "_sockconf_dns", None))
+        o_status, o_reason, o_clause = sc_case.run_side(body, o_side)
+        oracle_client.reset()
+    t_side = make("target", agent, ctx["rtt"], ctx["dns"])
+    t_status, t_reason, t_clause = sc_case.run_side(body, t_side)
+    agent.reset()
+    record["detail"] = {k: _jsonable(v) for k, v in t_side.details.items()}
+    record["observations"] = {k: _jsonable(v[0]) for k, v in t_side.normative.items()}
+
+    if not same and o_status == "UNSUPPORTED":
+        record["detail"]["oracle"] = "cannot run this case (%s): decided by the target's checks alone" % o_reason
+    elif not same and o_status is not None:
+        reason = "the oracle itself did not pass this case (%s: %s)" % (o_status, o_reason)
+        finish("UNRESOLVED", reason)
+        pytest.fail("UNRESOLVED: " + reason + "\n\n" + sc_case.side_by_side(o_side.transcript, t_side.transcript),
+                    pytrace=False)
+    if t_status == "UNSUPPORTED":
+        finish("UNSUPPORTED", t_reason)
+        pytest.skip("UNSUPPORTED: " + t_reason)
+    if t_status == "UNRESOLVED":
+        finish("UNRESOLVED", t_reason)
+        pytest.fail("UNRESOLVED: %s\n\ntarget transcript:\n%s" % (t_reason, "\n".join(t_side.transcript)),
+                    pytrace=False)
+    diffs = []
+    if t_status == "FAIL":
+        diffs = [("check", None, t_reason, t_clause)]
+    elif not same and o_status is None:
+        diffs = sc_case.compare(o_side, t_side)
+        record["detail"].update({k: _jsonable(v) for k, v in t_side.details.items()})
+    if not diffs:
+        stale = [d for d in profile["deviations"] if d["clause"] in meta["clauses"]]
+        if stale:
+            record["detail"]["stale deviation"] = [d["clause"] for d in stale]
+        finish("PASS")
+        return True
+    documented = {d["clause"]: d for d in profile["deviations"]}
+    if all(clause in documented for _, _, _, clause in diffs):
+        quotes = "; ".join("%s: \"%s\"" % (c, documented[c]["quote"]) for _, _, _, c in diffs)
+        finish("DEVIATION", quotes, diffs[0][3])
+        record["detail"]["deviation"] = quotes
+        return True
+    lines = []
+    for key, o, t, clause in diffs:
+        lines.append("clause  " + _clause_text(setup, clause))
+        lines.append("         %s" % (t if key == "check" else "%s: the oracle has %r, the target %r" % (key, o, t)))
+    reason = "; ".join(("%s: %s" % (c, t if k == "check" else "%s differs" % k)) for k, _, t, c in diffs)
+    finish("FAIL", reason, diffs[0][3])
+    both = sc_case.side_by_side(o_side.transcript if o_side else ["(the target is the oracle)"], t_side.transcript)
+    pytest.fail("FAIL\n" + "\n".join(lines) + "\n\n" + both, pytrace=False)
+
+
+def _jsonable(v):
+    try:
+        json.dumps(v)
+        return v
+    except TypeError:
+        return repr(v)
+
+
+def pytest_report_teststatus(report, config):
+    if report.when != "call":
+        return None
+    for key, rec in report.user_properties:
+        if key == "sockconf" and rec.get("status") in WORDS:
+            cat, letter = WORDS[rec["status"]]
+            return cat, letter, rec["status"]
+    return None
+
+
+# ---- the results file and the summary ----
+
+def vectors_hash():
+    """sha256 over the protocol vectors and the clause inventory: what the suite checks against."""
+    h = hashlib.sha256()
+    for sub in ("protocol", "clauses"):
+        for p in sorted((ROOT / "vectors" / sub).glob("*")):
+            h.update(p.name.encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    path = session.config.getoption("--results")
+    if not path:
+        return
+    setup = session.config.stash[SETUP]
+    c = session.config.stash.get(SESSION, None)
+    info = {k: v for k, v in (c.info if c else {}).items() if k not in ("errno", "ops")}
+    data = {
+        "suite": {"version": VERSION, "vectors_hash": vectors_hash()},
+        "target": dict(info, spec=setup["spec"]),
+        "profile": setup["profile"]["name"],
+        "cases": [{k: r[k] for k in ("id", "status", "clauses", "detail", "observations", "reason", "clause")
+                   if k in r} for r in session.config.stash[RESULTS]],
+    }
+    pathlib.Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def pytest_terminal_summary(terminalreporter, config):
@@ -209,15 +413,23 @@ def pytest_terminal_summary(terminalreporter, config):
     c = config.stash.get(SESSION, None)
     if c is None:
         return
-    stats = terminalreporter.stats
-    counts = ", ".join("%d %s" % (len(stats.get(k, [])), k) for k in ("passed", "failed", "skipped", "error"))
     tr = terminalreporter
+    stats = tr.stats
     tr.section("sockconf summary")
     tr.write_line("target   %s: %s %s on %s (protocol %s)" % (config.getoption("--target"), c.info["impl"],
                                                             c.info["version"], c.info["machine"], c.info["proto"]))
-    tr.write_line("tests    %s" % counts)
+    tr.write_line("profile  %s" % config.stash[SETUP]["profile"]["name"])
+    cases = config.stash[RESULTS]
+    if cases:
+        tr.write_line("cases    " + ", ".join("%d %s" % (sum(r["status"] == s for r in cases), s)
+                                              for s in sc_case.STATUSES))
+    others = ", ".join("%d %s" % (len(stats.get(k, [])), k) for k in ("passed", "failed", "skipped", "error"))
+    tr.write_line("tests    %s (cases included)" % others)
     tr.write_line("link     %d round trips, %d bytes out, %d bytes in" % (c.round_trips, c.bytes_out, c.bytes_in))
-    for rep in stats.get("passed", []) + stats.get("failed", []):
-        for key, text in rep.user_properties:
+    for rep in stats.get("passed", []) + stats.get("failed", []) + stats.get("deviation", []):
+        for key, value in rep.user_properties:
             if key == "implementation-defined":
-                tr.write_line("observed %s: %s" % (rep.nodeid.rpartition("::")[2], text))
+                tr.write_line("observed %s: %s" % (rep.nodeid.rpartition("::")[2], value))
+            elif key == "sockconf" and value.get("detail"):
+                tr.write_line("detail   %s: %s" % (rep.nodeid.rpartition("::")[2], "; ".join(
+                    "%s = %s" % (k, v) for k, v in sorted(value["detail"].items()))))

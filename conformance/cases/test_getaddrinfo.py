@@ -1,36 +1,30 @@
 """getaddrinfo against the suite's DNS peer: names resolve there, and failures are negative."""
 import pytest
 
-from sockconf.wire import Ok, Raised, Ref
-
-MP = "micropython-usocket.txt"
-NEGATIVE = ("To distinguish getaddrinfo() errors, they are represented by negative numbers, whereas standard "
-            "system errors are positive numbers (error numbers are accessible using e.args[0] property from an "
-            "exception object).")
+from sockconf.case import case
+from sockconf.wire import Ref
 
 
-@pytest.fixture
-def suite_dns(agent):
-    if "suite-dns" not in agent.info.get("caps", []):
-        pytest.skip("this target does not resolve through the suite's DNS peer (no suite-dns capability)")
+@pytest.mark.parametrize("name", ["nonexistent.invalid", "servfail.sockconf.test", "nodata.sockconf.test",
+                                  "silent.sockconf.test"])
+@case("mp:gai.negative", "mp:gai.oserror", dns=True, slow=2.0)
+def test_resolution_failure_is_a_negative_oserror(side, name):
+    r = side.call([("getaddrinfo", [name, 80])], timeout=15)[0]
+    side.raised(r, clause="mp:gai.oserror")
+    side.check(isinstance(r.args[0], int) and r.args[0] < 0, "getaddrinfo(%r) raised %r, not a negative "
+               "number in args[0]" % (name, r.args))
+    side.check(name in side.dns.queries, "the target did not ask the suite's DNS peer for %r" % name)
+    side.detail("args[0]", r.args[0])
 
 
-@pytest.mark.clause(MP, "usocket.getaddrinfo(host, port, af=0, type=0, proto=0, flags=0, /)", NEGATIVE)
-@pytest.mark.parametrize("name", ["nonexistent.invalid", "servfail.sockconf.test", "nodata.sockconf.test"])
-def test_resolution_failure_is_a_negative_oserror(target, suite_dns, dns_peer, name):
-    r = target.call([("getaddrinfo", [name, 80])]).results[0]
-    assert isinstance(r, Raised) and r.cls == "OSError", r
-    assert isinstance(r.args[0], int) and r.args[0] < 0, r
-    assert name in dns_peer.queries, "the target did not ask the suite's DNS peer"
-
-
-@pytest.mark.clause(MP, "usocket.getaddrinfo(host, port, af=0, type=0, proto=0, flags=0, /)",
-                    "Translate the host/port argument into a sequence of 5-tuples that contain all the necessary "
-                    "arguments for creating a socket connected to that service.")
-def test_a_name_resolves_to_an_address_that_connects(target, suite_dns, consts, peer_host, echo_peer):
-    r = target.call([("getaddrinfo", ["peer.sockconf.test", echo_peer.port, 0, consts["SOCK_STREAM"]]),
-                     ("socket", []), ("connect", [Ref(1), Ref(0, 0, -1)]),
-                     ("sendall", [Ref(1), b"ping"]), ("recv", [Ref(1), 4])]).results
-    assert all(isinstance(x, Ok) for x in r), r
-    assert r[0].value[0][-1][0] == peer_host
-    assert r[-1].value == b"ping"
+@case("mp:gai.translate", "mp:gai.stream-guaranteed", dns=True)
+def test_a_name_resolves_to_an_address_that_connects(side):
+    peer = side.echo()
+    r = side.call([("getaddrinfo", ["peer.sockconf.test", peer.port, 0, side.const("SOCK_STREAM")]),
+                   ("socket", []), ("connect", [Ref(1), Ref(0, 0, -1)]),
+                   ("sendall", [Ref(1), b"ping"]), ("settimeout", [Ref(1), 5.0]), ("recv", [Ref(1), 4])],
+                  timeout=10)
+    infos = side.ok(r[0])
+    side.check(infos[0][-1][0] == side.host, "peer.sockconf.test resolved to %r, the DNS peer says %r"
+               % (infos[0][-1], side.host))
+    side.check(side.ok(r[-1]) == b"ping", "the connection through the resolved address did not echo")

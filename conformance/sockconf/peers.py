@@ -56,6 +56,13 @@ class _Peer:
 class TcpEcho(_Peer):
     """Sends back every byte it receives, and keeps a copy in .received."""
 
+    def wait_received(self, n, timeout=5.0):
+        """What it received, once it has n bytes or after timeout seconds."""
+        deadline = time.monotonic() + timeout
+        while len(self.received) < n and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return bytes(self.received)
+
     def serve(self, conn):
         while not self._stop.is_set():
             try:
@@ -75,13 +82,15 @@ class SilentAcceptor(_Peer):
 
 
 class Source(_Peer):
-    """Sends `data` on each connection, then FIN (or, with rst=True, RST)."""
+    """Sends `data` on each connection (after `delay` seconds), then FIN (or, with rst=True, RST)."""
 
-    def __init__(self, data, rst=False, bind=LOOPBACK):
-        self.data, self.rst = bytes(data), rst
+    def __init__(self, data, rst=False, bind=LOOPBACK, delay=0.0):
+        self.data, self.rst, self.delay = bytes(data), rst, delay
         super().__init__(bind)
 
     def serve(self, conn):
+        if self.delay:
+            time.sleep(self.delay)
         conn.sendall(self.data)
         if self.rst:
             conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -181,8 +190,88 @@ class FakeDns:
         self.close()
 
 
-def free_port():
-    """A loopback TCP port that was free a moment ago (for a target to listen on)."""
+def free_port(bind=LOOPBACK):
+    """A TCP port that was free a moment ago: for a target to listen on, or one where nothing
+    listens (a connection to it is refused)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((LOOPBACK, 0))
+        s.bind((bind, 0))
         return s.getsockname()[1]
+
+
+class BlackHole:
+    """A listener whose backlog is full and is never accepted: SYNs to it go unanswered, so a
+    connect to it can only time out."""
+
+    def __init__(self, bind=LOOPBACK):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((bind, 0))
+        self.sock.listen(0)
+        self.port = self.sock.getsockname()[1]
+        self.fillers = []
+        for _ in range(4):      # bounded: backlog 0 holds one or two; the rest just time out
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            s.connect_ex((bind, self.port))
+            self.fillers.append(s)
+        time.sleep(0.05)
+
+    def close(self):
+        for s in self.fillers + [self.sock]:
+            s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _Udp:
+    """A UDP socket with one thread serving it; every datagram and its sender kept in .got."""
+
+    def __init__(self, bind=LOOPBACK):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((bind, 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.got = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65536)
+            except OSError:
+                continue
+            self.got.append((data, addr))
+            self.answer(data, addr)
+
+    def answer(self, data, addr):
+        """What to do with a datagram (the default: keep it only)."""
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class UdpEcho(_Udp):
+    """Sends every datagram back to where it came from."""
+
+    def answer(self, data, addr):
+        self.sock.sendto(data, addr)
+
+
+class UdpSender(_Udp):
+    """Sends datagrams to a port the target bound: send(data, host, port)."""
+
+    def send(self, data, host, port):
+        self.sock.sendto(data, (host, port))

@@ -1,0 +1,73 @@
+"""A real agent with one documented rule broken, for proving that the suite catches it.
+
+    python broken_agent.py RULE COMMAND...
+
+runs COMMAND (an agent on stdin/stdout, e.g. the C harness) and passes every line through,
+except that the answers are changed by RULE:
+
+- eof-once: recv at EOF gives b'' once; after that, recv on that handle raises ENOTCONN
+  (what lwIP's own sockets do, against "b'' every time");
+- timeout-eagain: an expired timeout raises EAGAIN instead of ETIMEDOUT.
+"""
+import os
+import subprocess
+import sys
+import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sockconf import wire  # noqa: E402
+
+RULES = ("eof-once", "timeout-eagain")
+
+
+def main():
+    if len(sys.argv) < 3 or sys.argv[1] not in RULES:
+        sys.exit("usage: broken_agent.py {%s} COMMAND..." % "|".join(RULES))
+    rule = sys.argv[1]
+    child = subprocess.Popen(sys.argv[2:], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    pending = {}     # seq: the request's ops
+    lock = threading.Lock()
+    at_eof = set()   # handles whose recv already gave b''
+
+    def downstream():
+        for raw in sys.stdin.buffer:
+            try:
+                req = wire.decode_request(raw.rstrip(b"\r\n").decode("ascii"), check=False)
+                with lock:
+                    pending[req.seq] = req.ops
+            except (wire.WireError, UnicodeDecodeError):
+                pass
+            child.stdin.write(raw)
+            child.stdin.flush()
+        child.stdin.close()
+
+    threading.Thread(target=downstream, daemon=True).start()
+    for raw in child.stdout:
+        line = raw.rstrip(b"\r\n").decode("ascii", "replace")
+        try:
+            resp = wire.decode_response(line)
+        except wire.WireError:
+            resp = None
+        if resp is not None and resp.results:
+            with lock:
+                ops = pending.pop(resp.seq, [])
+            results, changed = list(resp.results), False
+            for k, (r, (name, args)) in enumerate(zip(results, ops)):
+                if rule == "timeout-eagain" and isinstance(r, wire.Raised) and r.errno == "ETIMEDOUT":
+                    results[k], changed = wire.Raised("OSError", "EAGAIN", (11,)), True
+                if rule == "eof-once" and name == "recv" and isinstance(r, wire.Ok) and r.value == b"":
+                    h = repr(args[0])
+                    if h in at_eof:
+                        results[k], changed = wire.Raised("OSError", "ENOTCONN", (107,)), True
+                    at_eof.add(h)
+                if name in ("reset", "close"):
+                    at_eof.clear()
+            if changed:
+                raw = (wire.encode_response(resp.seq, results) + "\n").encode("ascii")
+        sys.stdout.buffer.write(raw)
+        sys.stdout.buffer.flush()
+    sys.exit(child.wait())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,308 @@
+"""Cases that run on the oracle and on the target, and the verdict that compares them.
+
+A case is a function of one argument, a Side, decorated with @case(clause IDs...):
+
+    @case("mp:recv.bufsize")
+    def test_recv_returns_at_most_bufsize(side):
+        peer = side.echo()
+        r = side.call(side.connect(peer) + [("sendall", [Ref(1), b"0123456789"]), ("recv", [Ref(1), 3])])
+        got = side.ok(r[-1])
+        side.check(0 < len(got) <= 3, "recv(3) returned %d bytes" % len(got))
+        side.same("type", type(got).__name__)
+
+The plugin runs it once against the oracle and once against the target, each with its own
+fresh peers, then decides one status:
+
+- PASS: every check held on the target and every normative observation (side.same) equals the
+  oracle's;
+- FAIL: a check failed on the target, or a normative observation differs; the report shows the
+  clause and the two transcripts side by side;
+- DEVIATION: it differs, and the target's profile documents that difference for the clause;
+- UNSUPPORTED: the case needs a capability the target lacks (HELLO caps or profile), or an op
+  it does not have;
+- UNRESOLVED: it could not be decided: the link, the harness, a peer, or the oracle itself
+  failed; always with the reason.
+
+A check or observation names the clause that makes it normative (default: the case's first).
+A profile says which clauses apply (whole documents, plus single clauses of others); when the
+clause does not apply, a failed check or a difference is shown as a detail and decides nothing.
+"""
+import socket
+import time
+
+from . import peers as sc_peers
+from . import wire
+from .client import ClientError
+
+STATUSES = ("PASS", "FAIL", "DEVIATION", "UNSUPPORTED", "UNRESOLVED")
+
+
+class Verdict(Exception):
+    """Ends a side's run: a status other than PASS, and why."""
+    status = None
+
+    def __init__(self, reason, clause=None):
+        super().__init__(reason)
+        self.reason, self.clause = reason, clause
+
+
+class CheckFailed(Verdict):
+    status = "FAIL"
+
+
+class Unsupported(Verdict):
+    status = "UNSUPPORTED"
+
+
+class Unresolved(Verdict):
+    status = "UNRESOLVED"
+
+
+def case(*clauses, needs=(), dns=False, slow=0.0):
+    """Mark a function as a conformance case checking the given clause IDs (vectors/clauses).
+    needs: capabilities the target must have (else UNSUPPORTED); dns: the case resolves names
+    and needs the suite's DNS peer (else UNRESOLVED); slow: seconds the case waits on purpose
+    (its timeouts), for the suite-time benchmark."""
+    if not clauses:
+        raise TypeError("a case cites at least one clause ID")
+
+    def wrap(fn):
+        fn.sockconf_case = {"clauses": list(clauses), "needs": list(needs), "dns": dns, "slow": slow}
+        return fn
+    return wrap
+
+
+class Side:
+    """One run of a case against one agent: ops, peers, checks and observations."""
+
+    def __init__(self, name, client, peer_bind, dns_peer, rtt, applies, clause, timeout_scale=1.0):
+        """applies(clause ID) -> bool: whether the profile makes that clause normative; clause:
+        the case's first clause, the default for checks and observations."""
+        self.name, self.client, self.peer_bind, self.dns = name, client, peer_bind, dns_peer
+        self.rtt, self.applies, self.clause, self.timeout_scale = rtt, applies, clause, timeout_scale
+        self.info = client.info
+        self.host = self.info.get("host", sc_peers.LOOPBACK)
+        self.listen_host = self.info.get("listen_host", sc_peers.LOOPBACK)
+        self.caps = set(self.info.get("caps", []))
+        self.normative = {}     # key: (value, clause)
+        self.details = {}       # key: value, shown, never decisive
+        self.transcript = []    # lines: what was sent and what came
+        self._peers = []
+        self._consts = getattr(client, "_sockconf_consts", None)
+        if self._consts is None:
+            self._consts = client._sockconf_consts = {}
+
+    # ---- talking to the agent ----
+
+    def call(self, ops, mode="S", timeout=5.0):
+        """Run ops as one request; the list of results (Ok, Raised or AgentError). An op the
+        agent does not have makes the case UNSUPPORTED; link trouble makes it UNRESOLVED."""
+        self.transcript.append("> " + " ; ".join("%s %s" % (n, ", ".join(map(_show, a))) for n, a in ops))
+        try:
+            results = self.client.call(ops, mode=mode, timeout=timeout).results
+        except ClientError as e:
+            self.transcript.append("< (%s)" % e)
+            raise Unresolved("%s: %s" % (type(e).__name__, e)) from None
+        self.transcript.append("< " + " ; ".join(map(_show, results)))
+        for (name, _), r in zip(ops, results):
+            if isinstance(r, wire.AgentError):
+                if r.code == "unsupported":
+                    raise Unsupported("the target has no %s" % name)
+                raise Unresolved("the agent could not run %s: ? %s" % (name, r.code))
+        return results
+
+    def const(self, *names):
+        """The target's numbers for these constants (None where the module lacks one); one name:
+        its value."""
+        missing = [n for n in names if n not in self._consts]
+        if missing:
+            try:
+                self._consts.update(self.client.const(*missing))
+            except ClientError as e:
+                raise Unresolved("const: %s" % e) from None
+        return self._consts[names[0]] if len(names) == 1 else {n: self._consts[n] for n in names}
+
+    def require_const(self, *names):
+        """Like const, but UNSUPPORTED when the module lacks one of them."""
+        values = self.const(*names) if len(names) > 1 else {names[0]: self.const(names[0])}
+        absent = [n for n, v in values.items() if v is None]
+        if absent:
+            raise Unsupported("the module has no %s" % ", ".join(absent))
+        return values[names[0]] if len(names) == 1 else values
+
+    def connect(self, port, host=None, extra=()):
+        """Ops that make a TCP socket (result 1) connected to host:port through getaddrinfo, as the
+        docs advise; `port` may be a peer. Append extra ops; Ref(1) is the socket."""
+        port = getattr(port, "port", port)
+        return [("getaddrinfo", [host or self.host, port, 0, self.const("SOCK_STREAM")]),
+                ("socket", []), ("connect", [wire.Ref(1), wire.Ref(0, 0, -1)])] + list(extra)
+
+    def connected(self, port, host=None, extra=()):
+        """Run connect(...) now; the results (every op must return)."""
+        r = self.call(self.connect(port, host, extra))
+        for x in r[:3]:
+            self.ok(x, "setting up the connection")
+        return r
+
+    # ---- what the case decides with ----
+
+    def check(self, cond, message, clause=None):
+        """An invariant the clause requires. Failing a clause the profile does not apply only
+        becomes a detail."""
+        if cond:
+            return True
+        clause = clause or self.clause
+        if self.applies(clause):
+            raise CheckFailed(message, clause)
+        self.details["not required (%s)" % clause] = message
+        return False
+
+    def same(self, key, value, clause=None):
+        """A normative observation: the target's must equal the oracle's."""
+        self.normative[key] = (value, clause or self.clause)
+        return value
+
+    def detail(self, key, value):
+        """An implementation-defined observation: reported, never failed."""
+        self.details[key] = value
+        return value
+
+    def ok(self, result, what="", clause=None):
+        """The value of a result that must have returned."""
+        if not isinstance(result, wire.Ok):
+            raise CheckFailed("%sexpected a return, got %s" % (what + ": " if what else "", _show(result)),
+                              clause or self.clause)
+        return result.value
+
+    def raised(self, result, errno=None, cls="OSError", clause=None, errno_clause=None, what=""):
+        """Check that result is a raised cls under clause, and (when given) its errno name under
+        errno_clause (default: the same clause); returns it."""
+        head = what + ": " if what else ""
+        clause = clause or self.clause
+        if not isinstance(result, wire.Raised):
+            raise CheckFailed("%sexpected %s%s, got %s" % (head, cls, " " + errno if errno else "", _show(result)),
+                              clause)
+        self.check(result.cls == cls, "%sexpected %s, got %s" % (head, cls, _show(result)), clause)
+        if errno:
+            self.check(result.errno == errno, "%sexpected %s %s, got %s" % (head, cls, errno, _show(result)),
+                       errno_clause or clause)
+        return result
+
+    def timed(self, ops, mode="S", timeout=10.0):
+        """call(), and the seconds it took on the host (the link round trip included)."""
+        t0 = time.monotonic()
+        r = self.call(ops, mode, timeout)
+        return r, time.monotonic() - t0
+
+    def window(self, seconds):
+        """(earliest, latest) host-side elapsed times for an operation that should give up after
+        `seconds` on the target: not before it, and within 50 ms plus three link round trips,
+        all scaled by --timeout-scale."""
+        return seconds, (seconds + 0.05 + 3 * self.rtt) * self.timeout_scale
+
+    # ---- peers: fresh for each side's run, closed after it ----
+
+    def _peer(self, p):
+        self._peers.append(p)
+        return p
+
+    def echo(self):
+        return self._peer(sc_peers.TcpEcho(self.peer_bind))
+
+    def source(self, data, rst=False, delay=0.0):
+        return self._peer(sc_peers.Source(data, rst, self.peer_bind, delay))
+
+    def sink(self):
+        return self._peer(sc_peers.Sink(self.peer_bind))
+
+    def silent(self):
+        return self._peer(sc_peers.SilentAcceptor(self.peer_bind))
+
+    def blackhole(self):
+        return self._peer(sc_peers.BlackHole(self.peer_bind))
+
+    def udp_echo(self):
+        return self._peer(sc_peers.UdpEcho(self.peer_bind))
+
+    def udp_sender(self):
+        return self._peer(sc_peers.UdpSender(self.peer_bind))
+
+    def closed_port(self):
+        """A TCP port where nothing listens (connecting to it is refused)."""
+        return sc_peers.free_port(self.peer_bind)
+
+    def free_port(self):
+        """A port for the target to listen on (free on the host, which reaches it there)."""
+        return sc_peers.free_port()
+
+    def dial(self, port, timeout=5.0):
+        """A host TCP connection to the target's listening port (closed with the side)."""
+        s = socket.create_connection((self.listen_host, port), timeout=timeout)
+        self._peers.append(s)
+        return s
+
+    def close(self):
+        for p in self._peers:
+            try:
+                p.close()
+            except OSError:
+                pass
+        self._peers = []
+
+
+def _show(x):
+    if isinstance(x, (bytes, bytearray)) and len(x) > 24:
+        return "%s(%d bytes %r...)" % (type(x).__name__, len(x), bytes(x[:12]))
+    if isinstance(x, wire.Ok):
+        return "= " + _show(x.value)
+    if isinstance(x, wire.Raised):
+        return "! %s %s %r" % (x.cls, x.errno or "N", x.args)
+    if isinstance(x, wire.AgentError):
+        return "? " + x.code
+    if isinstance(x, (list, tuple)) and len(x) > 6:
+        return "%s of %d" % (type(x).__name__, len(x))
+    return repr(x)
+
+
+def run_side(fn, side):
+    """Run the case body on one side; (status or None, reason, clause)."""
+    try:
+        fn(side)
+        return None, None, None
+    except Verdict as v:
+        return v.status, v.reason, v.clause
+    except (OSError, socket.timeout) as e:
+        return "UNRESOLVED", "host-side trouble: %s: %s" % (type(e).__name__, e), None
+    finally:
+        side.close()
+
+
+def compare(oracle, target):
+    """Normative keys whose values differ, as (key, oracle value, target value, clause), for the
+    clauses the target's profile applies; the others become details of the target."""
+    diffs = []
+    for key in sorted(set(oracle.normative) | set(target.normative)):
+        o = oracle.normative.get(key, (None, target.clause))
+        t = target.normative.get(key, (None, o[1]))
+        if o[0] != t[0]:
+            if target.applies(t[1]):
+                diffs.append((key, o[0], t[0], t[1]))
+            else:
+                target.details["differs from the oracle (%s): %s" % (t[1], key)] = "%r vs %r" % (o[0], t[0])
+    return diffs
+
+
+def side_by_side(left, right, width=64):
+    """Two transcripts in two columns."""
+    lines = ["%-*s | %s" % (width, "oracle", "target"), "%s-+-%s" % ("-" * width, "-" * width)]
+    n = max(len(left), len(right))
+    for k in range(n):
+        a = left[k] if k < len(left) else ""
+        b = right[k] if k < len(right) else ""
+        a_parts = [a[i:i + width] for i in range(0, max(len(a), 1), width)]
+        b_parts = [b[i:i + width] for i in range(0, max(len(b), 1), width)]
+        for j in range(max(len(a_parts), len(b_parts))):
+            lines.append("%-*s | %s" % (width, a_parts[j] if j < len(a_parts) else "",
+                                        b_parts[j] if j < len(b_parts) else ""))
+    return "\n".join(lines)
+

@@ -1,0 +1,82 @@
+"""Profiles (targets/profiles/NAME.json) and target files (targets/NAME.json), as data.
+
+A profile says which clauses are normative for a target and what it documents differently:
+
+    {"name": "...", "about": "...",
+     "documents": ["micropython-usocket.txt"],        # every clause of these applies
+     "clauses": ["uc386:timeouts.etimedout"],          # and these single clauses of others
+     "capabilities": ["settimeout"],                   # assumed even if HELLO does not say so
+     "lacks": ["AF_INET6"],                            # absent even if HELLO says so
+     "deviations": [{"clause": ID, "quote": "...", "doc": "..."}]}
+
+A deviation turns a difference on that clause into DEVIATION, with the quote that documents it.
+
+A target file names a target so that a CI matrix can name files:
+
+    {"spec": "cmd:./my-agent", "profile": "micropython", "about": "..."}
+"""
+import json
+import pathlib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+TARGETS = ROOT / "targets"
+PROFILES = TARGETS / "profiles"
+
+
+class ProfileError(Exception):
+    """A profile or target file that cannot be used; str() is one sentence."""
+
+
+def _read(path, what):
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise ProfileError("%s %s cannot be read: %s" % (what, path, e.strerror)) from None
+    except ValueError as e:
+        raise ProfileError("%s %s is not valid JSON: %s" % (what, path, e)) from None
+    if not isinstance(data, dict):
+        raise ProfileError("%s %s must hold a JSON object" % (what, path))
+    return data
+
+
+def names():
+    return sorted(p.stem for p in PROFILES.glob("*.json"))
+
+
+def load(name, clauses):
+    """The profile NAME (or a path to one), checked against the clause inventory."""
+    path = pathlib.Path(name) if name.endswith(".json") else PROFILES / (name + ".json")
+    if not path.exists():
+        raise ProfileError("--profile=%s: no such profile; there are: %s" % (name, ", ".join(names())))
+    p = _read(path, "profile")
+    p.setdefault("name", path.stem)
+    for key in ("documents", "clauses", "capabilities", "lacks", "deviations"):
+        p.setdefault(key, [])
+    docs = {c["doc"] for c in clauses.values()}
+    for d in p["documents"]:
+        if d not in docs:
+            raise ProfileError("profile %s names document %r, which has no clause inventory" % (p["name"], d))
+    for cid in p["clauses"] + [d.get("clause") for d in p["deviations"]]:
+        if cid not in clauses:
+            raise ProfileError("profile %s names clause %r, which is not in vectors/clauses" % (p["name"], cid))
+    for d in p["deviations"]:
+        if not d.get("quote"):
+            raise ProfileError("profile %s: the deviation on %s has no quote documenting it" % (p["name"], d["clause"]))
+    return p
+
+
+def applies(profile, clauses):
+    """A function: clause ID -> whether the profile makes it normative."""
+    docs, extra = set(profile["documents"]), set(profile["clauses"])
+    return lambda cid: cid in extra or (cid in clauses and clauses[cid]["doc"] in docs)
+
+
+def target_file(spec):
+    """The target file a --target value names (NAME under targets/, or a path), or None."""
+    path = pathlib.Path(spec) if spec.endswith(".json") else TARGETS / (spec + ".json")
+    if not path.is_file():
+        return None
+    data = _read(path, "target file")
+    if not isinstance(data.get("spec"), str):
+        raise ProfileError("target file %s has no \"spec\" string" % path)
+    return data
