@@ -7,7 +7,9 @@ except that the answers are changed by RULE:
 
 - eof-once: recv at EOF gives b'' once; after that, recv on that handle raises ENOTCONN
   (what lwIP's own sockets do, against "b'' every time");
-- timeout-eagain: an expired timeout raises EAGAIN instead of ETIMEDOUT.
+- timeout-eagain: an expired timeout raises EAGAIN instead of ETIMEDOUT;
+- no-dns: HELLO does not claim the suite-dns capability;
+- exit-on-recv: the agent dies when asked to recv (a crash mid-case).
 """
 import os
 import subprocess
@@ -17,7 +19,7 @@ import threading
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from sockconf import wire  # noqa: E402
 
-RULES = ("eof-once", "timeout-eagain")
+RULES = ("eof-once", "timeout-eagain", "no-dns", "exit-on-recv")
 
 
 def main():
@@ -35,6 +37,9 @@ def main():
                 req = wire.decode_request(raw.rstrip(b"\r\n").decode("ascii"), check=False)
                 with lock:
                     pending[req.seq] = req.ops
+                if rule == "exit-on-recv" and any(name == "recv" for name, _ in req.ops):
+                    child.kill()
+                    os._exit(3)
             except (wire.WireError, UnicodeDecodeError):
                 pass
             child.stdin.write(raw)
@@ -62,6 +67,10 @@ def main():
                     at_eof.add(h)
                 if name in ("reset", "close"):
                     at_eof.clear()
+                if rule == "no-dns" and name == "hello" and isinstance(r, wire.Ok):
+                    results[k] = wire.Ok([(key, [c for c in v if c != "suite-dns"] if key == "caps" else v)
+                                          for key, v in r.value])
+                    changed = True
             if changed:
                 raw = (wire.encode_response(resp.seq, results) + "\n").encode("ascii")
         sys.stdout.buffer.write(raw)

@@ -33,6 +33,7 @@ import time
 from . import peers as sc_peers
 from . import wire
 from .client import ClientError
+from .transport import TargetDied
 
 STATUSES = ("PASS", "FAIL", "DEVIATION", "UNSUPPORTED", "UNRESOLVED")
 
@@ -100,7 +101,7 @@ class Side:
         self.transcript.append("> " + " ; ".join("%s %s" % (n, ", ".join(map(_show, a))) for n, a in ops))
         try:
             results = self.client.call(ops, mode=mode, timeout=timeout).results
-        except ClientError as e:
+        except (ClientError, TargetDied) as e:
             self.transcript.append("< (%s)" % e)
             raise Unresolved("%s: %s" % (type(e).__name__, e)) from None
         self.transcript.append("< " + " ; ".join(map(_show, results)))
@@ -118,7 +119,7 @@ class Side:
         if missing:
             try:
                 self._consts.update(self.client.const(*missing))
-            except ClientError as e:
+            except (ClientError, TargetDied) as e:
                 raise Unresolved("const: %s" % e) from None
         return self._consts[names[0]] if len(names) == 1 else {n: self._consts[n] for n in names}
 
