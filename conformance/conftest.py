@@ -20,6 +20,7 @@ import json
 import os
 import pathlib
 import shlex
+import tempfile
 import time
 
 import pytest
@@ -38,13 +39,16 @@ HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
 ORACLE = ROOT / "ref" / "build" / "sockconf-ref"
 VERSION = "0.1.0"
 SESSION = pytest.StashKey()   # the session's target Client, for the summary
-NETNS = pytest.StashKey()     # None: in the run's own network namespace; else why not
+NET = pytest.StashKey()       # the run's network: {"tap": bool, "private": bool, "resolver": conf path or None,
+                              #   "why": why the namespace or the private resolver could not be had}
 SETUP = pytest.StashKey()     # the resolved target and profile (dict)
 RESULTS = pytest.StashKey()   # one entry per case, for --results and the summary
-BUILT = {   # name: (command, needs the run's network namespace with its tap, default profile)
-    "ref": ([str(ORACLE)], False, "oracle"),
-    "ref-tap": ([str(ORACLE), "--tap", sc_netns.TAP], True, "oracle"),
-    "harness": ([str(HARNESS)], False, "oracle"),
+BUILT = {   # name: (command, network, default profile); network: "tap" (a namespace of the run's own,
+            # with the tap; required), "private" (a namespace with a private resolver, where the
+            # machine allows it: for host processes that resolve names the system's way), None
+    "ref": ([str(ORACLE)], None, "oracle"),
+    "ref-tap": ([str(ORACLE), "--tap", sc_netns.TAP], "tap", "oracle"),
+    "harness": ([str(HARNESS)], None, "oracle"),
 }
 LATER = {
     "cpython": "the cpython target arrives with the Python-ports issue",
@@ -67,6 +71,10 @@ def pytest_addoption(parser):
                     help="write every case's status, clauses and details to FILE.json")
     group.addoption("--timeout-scale", type=float, default=1.0, metavar="X",
                     help="multiply every host-side deadline by X (slow links)")
+    group.addoption("--host-net", action="store_true",
+                    help="run a host-process target (cmd:) in the machine's own network instead of a private "
+                         "namespace with the suite's resolver; cases that resolve names are then UNRESOLVED "
+                         "unless the target has the suite-dns capability")
 
 
 def target_argv(spec):
@@ -84,7 +92,7 @@ def target_argv(spec):
             raise pytest.UsageError("--target=%s: the command cannot be split: %s" % (spec, e)) from None
         if not argv:
             raise pytest.UsageError("--target=cmd: needs a command, e.g. --target='cmd:./my-agent --fast'")
-        return argv, False, "micropython"
+        return argv, "private", "micropython"
     if kind in LATER:
         raise pytest.UsageError("--target=%s is not available yet: %s; use ref, harness or cmd:COMMAND"
                                 % (spec, LATER[kind]))
@@ -128,12 +136,24 @@ def pytest_configure(config):
         raise pytest.UsageError("--timeout-scale must be a positive number")
     setup = config.stash[SETUP] = resolve(config)
     config.stash[RESULTS] = []
-    if setup["netns"]:
+    net = config.stash[NET] = {"tap": False, "private": False, "resolver": None, "why": None}
+    kind = setup["netns"]
+    if kind == "private" and config.getoption("--host-net"):
+        net["why"] = "--host-net: the target runs in the machine's own network"
+    elif kind:
         try:
-            sc_netns.enter()
-            config.stash[NETNS] = None
+            sc_netns.enter(tap=kind == "tap")
+            net["tap"], net["private"] = kind == "tap", True
         except sc_netns.Unavailable as e:
-            config.stash[NETNS] = "--target=%s needs a network namespace of its own: %s" % (setup["spec"], e)
+            net["why"] = "--target=%s needs a network namespace of its own: %s" % (setup["spec"], e)
+    if kind == "private" and net["private"]:
+        fd, name = tempfile.mkstemp(prefix="sockconf-resolv.", suffix=".conf")
+        os.close(fd)
+        conf = pathlib.Path(name)
+        conf.write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:2\n")
+        config.add_cleanup(conf.unlink)
+        net["why"] = sc_netns.resolver_works(conf)
+        net["resolver"] = None if net["why"] else conf
 
 
 # ---- the target, the oracle, the peers ----
@@ -164,14 +184,14 @@ def timeout_scale(request):
 
 @pytest.fixture(scope="session")
 def peer_bind(request):
-    """Where host peers listen: the tap's host address inside the run's own network namespace,
-    else loopback."""
-    return sc_netns.HOST if request.config.stash.get(NETNS, "no") is None else sc_peers.LOOPBACK
+    """Where host peers listen: the tap's host address inside the run's own network namespace
+    with its tap, else loopback."""
+    return sc_netns.HOST if request.config.stash[NET]["tap"] else sc_peers.LOOPBACK
 
 
-def _start(argv, dns, timeout_scale):
+def _start(argv, dns, timeout_scale, resolver=None):
     env = dict(os.environ, SOCKCONF_DNS_PORT=str(dns.port))
-    t = sc_transport.PipeTransport(argv, env=env)
+    t = sc_transport.PipeTransport(sc_netns.resolver_argv(argv, resolver) if resolver else argv, env=env)
     c = sc_client.Client(t, timeout_scale=timeout_scale)
     c.hello()
     dns.zone["peer.sockconf.test"] = c.info.get("host", sc_peers.LOOPBACK)
@@ -179,21 +199,23 @@ def _start(argv, dns, timeout_scale):
 
 
 @pytest.fixture(scope="session")
-def dns_peer(peer_bind):
+def dns_peer(request, peer_bind):
     """The suite's DNS server for the target; target processes the suite starts are pointed at
-    it ($SOCKCONF_DNS_PORT), so no case ever asks the machine's resolver. peer.sockconf.test is
-    where the target reaches the host's peers."""
-    with sc_peers.FakeDns(peer_bind) as d:
+    it ($SOCKCONF_DNS_PORT, or /etc/resolv.conf in a private mount namespace: then it is on
+    port 53), so no case ever asks the machine's resolver. peer.sockconf.test is where the
+    target reaches the host's peers."""
+    port = 53 if request.config.stash[NET]["resolver"] else 0
+    with sc_peers.FakeDns(peer_bind, port) as d:
         yield d
 
 
 @pytest.fixture(scope="session")
 def agent(request, dns_peer, timeout_scale):
     """A client session with the target, after HELLO."""
-    why_not = request.config.stash.get(NETNS, None)
-    if why_not:
-        pytest.skip(why_not)
-    t, c = _start(request.config.stash[SETUP]["argv"], dns_peer, timeout_scale)
+    net = request.config.stash[NET]
+    if request.config.stash[SETUP]["netns"] == "tap" and not net["tap"]:
+        pytest.skip(net["why"])
+    t, c = _start(request.config.stash[SETUP]["argv"], dns_peer, timeout_scale, net["resolver"])
     request.config.stash[SESSION] = c
     yield c
     t.close()
@@ -297,9 +319,10 @@ def pytest_pyfunc_call(pyfuncitem):
     if missing:
         finish("UNSUPPORTED", "the target lacks %s" % ", ".join(missing))
         pytest.skip("UNSUPPORTED: the target lacks %s" % ", ".join(missing))
-    if meta["dns"] and "suite-dns" not in caps:
+    net = pyfuncitem.config.stash[NET]
+    if meta["dns"] and "suite-dns" not in caps and not net["resolver"]:
         reason = ("the target does not resolve names through the suite's DNS peer (no suite-dns capability), "
-                  "and no private resolver was set up for it")
+                  "and no private resolver could be set up for it (%s)" % net["why"])
         finish("UNRESOLVED", reason)
         pytest.fail("UNRESOLVED: " + reason, pytrace=False)
 

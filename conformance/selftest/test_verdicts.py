@@ -74,7 +74,7 @@ def test_a_missing_capability_is_unsupported(tmp_path):
 
 
 def test_a_target_without_the_suite_resolver_is_unresolved_for_names(tmp_path):
-    status, out, cases = run(tmp_path, "no-dns", "name_resolves")
+    status, out, cases = run(tmp_path, "no-dns", "name_resolves", extra=["--host-net"])
     c = cases["test_a_name_resolves_to_an_address_that_connects"]
     assert status == 1 and c["status"] == "UNRESOLVED" and "suite-dns" in c["reason"], (c, out)
     assert "UNRESOLVED" in out, out

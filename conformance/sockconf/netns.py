@@ -1,9 +1,14 @@
 """A private network namespace for the run, entered by the test process itself.
 
 After enter(), this process and every process it starts (targets, peers' threads) see only a
-loopback device and the run's own tap device: nothing the run does can reach any other network.
-The tap's host side gets HOST_CIDR; the oracle attaches to the tap (sockconf-ref --tap TAP) as
-10.0.2.15, the same addresses as behind slirp.
+loopback device and, with tap=True, the run's own tap device: nothing the run does can reach any
+other network. The tap's host side gets HOST_CIDR; the oracle attaches to the tap
+(sockconf-ref --tap TAP) as 10.0.2.15, the same addresses as behind slirp.
+
+Inside it, the suite's DNS peer can take port 53 on loopback, and resolver_argv() wraps a target
+command so that it runs in a private mount namespace whose /etc/resolv.conf names that server:
+a host-process target that resolves with the system's resolver then asks the suite's DNS peer,
+never the machine's.
 """
 import ctypes
 import os
@@ -27,7 +32,7 @@ def _write(path, text):
         f.write(text)
 
 
-def enter():
+def enter(tap=True):
     """Move this process into a new network namespace (and, unless root, a user namespace that
     maps the current user to root there), then make the tap device. Unavailable if it cannot."""
     if threading.active_count() > 1:
@@ -35,7 +40,7 @@ def enter():
     ip = shutil.which("ip") or ("/usr/sbin/ip" if os.path.exists("/usr/sbin/ip") else None)
     if not ip:
         raise Unavailable("no `ip` command (Debian package iproute2)")
-    if not os.path.exists("/dev/net/tun"):
+    if tap and not os.path.exists("/dev/net/tun"):
         raise Unavailable("no /dev/net/tun on this machine")
     libc = ctypes.CDLL(None, use_errno=True)
     uid, gid = os.getuid(), os.getgid()
@@ -47,8 +52,30 @@ def enter():
         _write("/proc/self/setgroups", "deny")
         _write("/proc/self/uid_map", "0 %d 1" % uid)
         _write("/proc/self/gid_map", "0 %d 1" % gid)
-    for args in (["link", "set", "lo", "up"], ["tuntap", "add", TAP, "mode", "tap"],
-                 ["addr", "add", HOST_CIDR, "dev", TAP], ["link", "set", TAP, "up"]):
+    steps = [["link", "set", "lo", "up"]]
+    if tap:
+        steps += [["tuntap", "add", TAP, "mode", "tap"], ["addr", "add", HOST_CIDR, "dev", TAP],
+                  ["link", "set", TAP, "up"]]
+    for args in steps:
         r = subprocess.run([ip] + args, capture_output=True, text=True, timeout=10)
         if r.returncode != 0:
             raise Unavailable("ip %s: %s" % (" ".join(args), r.stderr.strip() or "exit %d" % r.returncode))
+
+
+def resolver_argv(argv, resolv_conf):
+    """argv, run in a private mount namespace where resolv_conf (a file naming the suite's DNS
+    peer) is bind-mounted over /etc/resolv.conf. Only inside a namespace enter() made; util-linux
+    `unshare` and `mount` do the work."""
+    unshare = shutil.which("unshare") or "/usr/bin/unshare"
+    script = 'mount --bind "$0" /etc/resolv.conf && exec "$@"'
+    return [unshare, "--mount", "--propagation", "private", "sh", "-c", script, str(resolv_conf)] + list(argv)
+
+
+def resolver_works(resolv_conf):
+    """None if resolver_argv can run a command here, else why not (one line)."""
+    try:
+        r = subprocess.run(resolver_argv(["true"], resolv_conf), capture_output=True, text=True, timeout=10)
+    except OSError as e:
+        return "cannot run unshare: %s" % e
+    return None if r.returncode == 0 else "a private /etc/resolv.conf cannot be mounted: %s" % (
+        r.stderr.strip() or "exit %d" % r.returncode)

@@ -126,11 +126,11 @@ class FakeDns:
     in .invalid or under nxdomain. get NXDOMAIN, servfail. SERVFAIL, silent. no answer, nodata. an
     empty answer; every name asked is kept in `queries`. Nothing is ever forwarded anywhere."""
 
-    def __init__(self, bind=LOOPBACK):
+    def __init__(self, bind=LOOPBACK, port=0):
         self.zone = {}
         self.queries = []
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((bind, 0))
+        self.sock.bind((bind, port))
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
         self._stop = threading.Event()
