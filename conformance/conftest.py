@@ -134,6 +134,10 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "clause(doc, section, quote): the documented sentence a check cites")
     if config.getoption("--timeout-scale") <= 0:
         raise pytest.UsageError("--timeout-scale must be a positive number")
+    results = config.getoption("--results")
+    if results and not pathlib.Path(results).resolve().parent.is_dir():
+        raise pytest.UsageError("--results=%s: the directory %s does not exist" % (results,
+                                                                               pathlib.Path(results).parent))
     setup = config.stash[SETUP] = resolve(config)
     config.stash[RESULTS] = []
     net = config.stash[NET] = {"tap": False, "private": False, "resolver": None, "why": None}
@@ -174,6 +178,12 @@ def profile(request):
 def results_path(request):
     """The --results option (None: no results file)."""
     return request.config.getoption("--results")
+
+
+@pytest.fixture(scope="session")
+def host_net(request):
+    """The --host-net option."""
+    return request.config.getoption("--host-net")
 
 
 @pytest.fixture(scope="session")

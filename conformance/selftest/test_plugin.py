@@ -19,6 +19,8 @@ def run(*args):
     ("--target=cmd:", "--target=cmd: needs a command"),
     ("--target=serial:/dev/ttyUSB0", "--target=serial:/dev/ttyUSB0 is not available yet"),
     ("--timeout-scale=0", "--timeout-scale must be a positive number"),
+    ("--profile=bogus", "--profile=bogus: no such profile; there are: "),
+    ("--results=/nonexistent/r.json", "--results=/nonexistent/r.json: the directory /nonexistent does not exist"),
 ])
 def test_wrong_option_is_one_sentence(option, sentence):
     status, out = run(option)
