@@ -352,6 +352,7 @@ def pytest_pyfunc_call(pyfuncitem):
     _reset(agent)
     record["detail"] = {k: _jsonable(v) for k, v in t_side.details.items()}
     record["observations"] = {k: _jsonable(v[0]) for k, v in t_side.normative.items()}
+    record["transcript"] = {"target": t_side.transcript, "oracle": o_side.transcript if o_side else None}
 
     if not same and o_status == "UNSUPPORTED":
         record["detail"]["oracle"] = "cannot run this case (%s): decided by the target's checks alone" % o_reason
@@ -443,8 +444,8 @@ def pytest_sessionfinish(session, exitstatus):
         "suite": {"version": VERSION, "vectors_hash": vectors_hash()},
         "target": dict(info, spec=setup["spec"]),
         "profile": setup["profile"]["name"],
-        "cases": [{k: r[k] for k in ("id", "status", "clauses", "detail", "observations", "reason", "clause")
-                   if k in r} for r in session.config.stash[RESULTS]],
+        "cases": [{k: r[k] for k in ("id", "status", "clauses", "detail", "observations", "reason", "clause",
+                                     "transcript") if k in r} for r in session.config.stash[RESULTS]],
     }
     pathlib.Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
