@@ -13,7 +13,7 @@
 
 // Start lwIP's tcpip thread, the netif and the slirp thread. 0, or -1 with a message on stderr.
 int rf_net_start(void);
-// The tap backend instead (rf_tap.c): lwIP's tapif on the existing tap device ifname, in a network
+// The tap backend instead (rf_tap.c): a netif on the existing tap device ifname, in a network
 // namespace the run made (the host side is 10.0.2.2 there; no hostfwd: the host reaches the
 // oracle at 10.0.2.15). 0, or -1 with a message on stderr.
 int rf_net_start_tap(const char *ifname);

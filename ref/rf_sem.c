@@ -24,6 +24,7 @@ typedef struct {
     uint8_t eof;        // a stream saw the peer's FIN: every later read is b''
     uint8_t err;        // the connection failed (reset, aborted): every later send and recv raise it
     uint8_t connected;  // a stream that connected or was accepted
+    uint16_t held;      // bytes a read took from the stack before it raised: the next read's first
     uint8_t bound;
     uint8_t dgram;
     uint8_t fwd_udp;
@@ -32,6 +33,28 @@ typedef struct {
 
 static const rf_api *rf;
 static rf_sock rf_socks[RF_MAXFD];
+// A read that raises (its timeout expired, the connection reset) after taking bytes from the stack
+// gives them back here, so no byte is lost: the next read returns them first. One response line
+// bounds what one read takes.
+static uint8_t rf_held[RF_MAXFD][HN_MAXLINE];
+
+static void rf_hold(int fd, const uint8_t *p, size_t n) {
+    size_t have = rf_socks[fd].held;
+    if (n == 0 || have + n > HN_MAXLINE) {
+        return;
+    }
+    memmove(rf_held[fd] + n, rf_held[fd], have);    // in front of what is held already
+    memcpy(rf_held[fd], p, n);
+    rf_socks[fd].held = (uint16_t)(have + n);
+}
+
+static size_t rf_unhold(int fd, uint8_t *p, size_t n) {
+    size_t take = rf_socks[fd].held < n ? rf_socks[fd].held : n;
+    memcpy(p, rf_held[fd], take);
+    memmove(rf_held[fd], rf_held[fd] + take, rf_socks[fd].held - take);
+    rf_socks[fd].held = (uint16_t)(rf_socks[fd].held - take);
+    return take;
+}
 
 // Microseconds: a millisecond clock would let a wait end up to 1 ms before its timeout.
 static int64_t rf_now_us(void) {
@@ -89,7 +112,7 @@ static void rf_raise(hn_call *c, int fd, int err) {
         // afterwards its socket only says ENOTCONN. (A FIN never gets here: EOF is this layer's.)
         err = ECONNRESET;
     }
-    if (err == ECONNRESET || err == ECONNABORTED || err == EPIPE) {
+    if (rf_socks[fd].connected && (err == ECONNRESET || err == ECONNABORTED || err == EPIPE)) {
         rf_socks[fd].err = (uint8_t)err;
     }
     hn_raise_errno(c, err);
@@ -317,14 +340,26 @@ static void rf_connect(hn_call *c) {
     }
 }
 
+// The error a stream op must raise before it touches the stack, or 0: the connection's sticky
+// error, or ENOTCONN on a stream that never connected (as modlwip: the kernel would say EPIPE on
+// send and wait on recv, lwIP ENOTCONN on send and wait on recv).
+static int rf_stream_state(int fd) {
+    if (rf_socks[fd].dgram) {
+        return 0;
+    }
+    return rf_socks[fd].err ? rf_socks[fd].err : rf_socks[fd].connected ? 0 : ENOTCONN;
+}
+
 // ---- sending ----
 
-// Send with the socket's blocking rules; all: until every byte is out. Returns the count, or -1
-// after raising (nothing could be sent, or all was required and the wait failed).
-static long rf_send_some(hn_call *c, int fd, const uint8_t *p, size_t n, int all, int64_t deadline) {
+// Send with the socket's blocking rules; all: until every byte is out. Returns the count, -1
+// after raising (nothing could be sent, or all was required and the wait failed), or -2 when a
+// non-blocking stream write could send nothing.
+static long rf_send_some(hn_call *c, int fd, const uint8_t *p, size_t n, int all, int stream, int64_t deadline) {
     size_t done = 0;
-    if (rf_socks[fd].err) {
-        hn_raise_errno(c, rf_socks[fd].err);
+    int state = rf_stream_state(fd);
+    if (state) {
+        hn_raise_errno(c, state);
         return -1;
     }
     for (;;) {
@@ -340,6 +375,9 @@ static long rf_send_some(hn_call *c, int fd, const uint8_t *p, size_t n, int all
         if (err == EAGAIN && done > 0) {
             return (long)done;     // a non-blocking write returns what it wrote
         }
+        if (err == EAGAIN && stream) {
+            return -2;             // nothing fitted: a stream write answers None (mp_stream_write)
+        }
         if (err) {
             rf_raise(c, fd, err);
             return -1;
@@ -347,31 +385,35 @@ static long rf_send_some(hn_call *c, int fd, const uint8_t *p, size_t n, int all
     }
 }
 
-static void rf_send_op(hn_call *c, int all, int count) {
+// send, sendall, write; stream: the stream method (write), whose non-blocking call that could
+// write nothing returns None rather than raising EAGAIN.
+static void rf_send_op(hn_call *c, int all, int count, int stream) {
     const uint8_t *p;
     size_t n;
     int fd = rf_fd(c);
     if (fd < 0 || hn_arg_data(c, 1, &p, &n) != HN_OK) {
         return;
     }
-    long r = rf_send_some(c, fd, p, n, all, rf_deadline(fd));
-    if (r >= 0 && count) {
+    long r = rf_send_some(c, fd, p, n, all, stream, rf_deadline(fd));
+    if (r == -2) {
+        hn_ret_none(c);
+    } else if (r >= 0 && count) {
         hn_ret_int(c, r);
     }
 }
 
 static void rf_send(hn_call *c) {
-    rf_send_op(c, 0, 1);
+    rf_send_op(c, 0, 1, 0);
 }
 
 static void rf_sendall(hn_call *c) {
-    rf_send_op(c, 1, 0);
+    rf_send_op(c, 1, 0, 0);
 }
 
 static void rf_write(hn_call *c) {
     int32_t fd = hn_desc(c);
     // "no short writes" for blocking sockets; a non-blocking one returns what it wrote
-    rf_send_op(c, fd >= 0 && fd < RF_MAXFD && rf_socks[fd].timeout != 0, 1);
+    rf_send_op(c, fd >= 0 && fd < RF_MAXFD && rf_socks[fd].timeout != 0, 1, 1);
 }
 
 static void rf_sendto(hn_call *c) {
@@ -392,24 +434,31 @@ static void rf_sendto(hn_call *c) {
 
 // ---- receiving ----
 
-// Receive into buf: once (recv) or until n bytes or EOF (full: read). Returns the count, -1 after
-// raising, or -2 when a non-blocking full read found nothing (the op answers None, as streams do).
-static long rf_recv_some(hn_call *c, int fd, uint8_t *buf, size_t n, int full, struct sockaddr_in *from) {
-    int64_t deadline = rf_deadline(fd);
-    size_t done = 0;
+// Receive into buf: once (recv) or until n bytes or EOF (full: read), by the deadline. Returns the
+// count, -1 after raising, or -2 when a non-blocking full read found nothing (the op answers None,
+// as streams do). Bytes held from an earlier read come first; a stream read that raises after
+// taking bytes holds them for the next.
+static long rf_recv_some(hn_call *c, int fd, uint8_t *buf, size_t n, int full, struct sockaddr_in *from,
+                         int64_t deadline) {
+    size_t done = from ? 0 : rf_unhold(fd, buf, n);
+    if (done > 0 && !full) {
+        return (long)done;
+    }
     while (done < n || (n == 0 && done == 0 && !full)) {
         if (!from && rf_socks[fd].eof) {
             break;     // "b'' at EOF, every time it is called after EOF"
         }
-        if (!from && rf_socks[fd].err) {
-            hn_raise_errno(c, rf_socks[fd].err);
+        int state = from ? 0 : rf_stream_state(fd);
+        if (state) {
+            rf_hold(fd, buf, done);
+            hn_raise_errno(c, state);
             return -1;
         }
         socklen_t len = sizeof *from;
         ssize_t r = from ? rf->recvfrom(fd, buf, n, 0, (struct sockaddr *)from, &len)
                          : rf->recv(fd, buf + done, n - done, 0);
-        if (r == 0 && !from && n > done) {
-            rf_socks[fd].eof = 1;
+        if (r == 0 && !from && !rf_socks[fd].dgram && n > done) {
+            rf_socks[fd].eof = 1;     // a stream's FIN (an empty datagram is not an EOF)
             break;
         }
         if (r >= 0) {
@@ -427,6 +476,9 @@ static long rf_recv_some(hn_call *c, int fd, uint8_t *buf, size_t n, int full, s
             break;
         }
         if (err) {
+            if (!from) {
+                rf_hold(fd, buf, done);
+            }
             rf_raise(c, fd, err);
             return -1;
         }
@@ -461,7 +513,7 @@ static void rf_receive(hn_call *c, int full, int with_from, int into) {
     struct sockaddr_in from;
     memset(&from, 0, sizeof from);
     memset(buf, 0, n);
-    long got = rf_recv_some(c, fd, buf, want, full, with_from ? &from : 0);
+    long got = rf_recv_some(c, fd, buf, want, full, with_from ? &from : 0, rf_deadline(fd));
     if (got == -1) {
         return;
     }
@@ -518,6 +570,8 @@ static void rf_recvfrom_into(hn_call *c) {
     rf_receive(c, 0, 1, 1);
 }
 
+// One timeout for the whole line; a line cut short by a raise is held for the next read; a
+// non-blocking readline with nothing there answers None, as MicroPython's stream readline.
 static void rf_readline(hn_call *c) {
     int fd = rf_fd(c);
     if (fd < 0) {
@@ -528,10 +582,16 @@ static void rf_readline(hn_call *c) {
     size_t room = hn_ret_room(c);
     size_t n = size < 0 || (size_t)size > room ? room : (size_t)size;
     uint8_t *buf = hn_ret_reserve(c, n);
+    int64_t deadline = rf_deadline(fd);
     size_t done = 0;
     while (done < n) {
-        long r = rf_recv_some(c, fd, buf + done, 1, 1, 0);
+        long r = rf_recv_some(c, fd, buf + done, 1, 1, 0, deadline);
         if (r == -1) {
+            rf_hold(fd, buf, done);
+            return;
+        }
+        if (r == -2 && done == 0) {
+            hn_ret_none(c);
             return;
         }
         if (r <= 0) {
@@ -755,8 +815,16 @@ static void rf_poll(hn_call *c) {
             return;
         }
         fds[k] = (struct pollfd){desc, (short)mask, 0};
+        if (desc >= 0 && desc < RF_MAXFD && rf_socks[desc].held && (mask & POLLIN)) {
+            timeout = 0;    // held bytes are ready now
+        }
     }
     int r = rf->poll(fds, (nfds_t)n, timeout < 0 ? -1 : timeout > 2000000000 ? 2000000000 : (int)timeout);
+    for (int k = 0; r >= 0 && k < n; k++) {
+        if (fds[k].fd >= 0 && fds[k].fd < RF_MAXFD && rf_socks[fds[k].fd].held && (fds[k].events & POLLIN)) {
+            fds[k].revents |= POLLIN;
+        }
+    }
     if (r < 0) {
         hn_raise_errno(c, errno);
         return;
