@@ -15,7 +15,6 @@ The report of a FAIL or UNRESOLVED starts with the status word, then the clause 
 a FAIL shows the oracle's and the target's transcripts side by side.
 """
 import functools
-import hashlib
 import json
 import os
 import pathlib
@@ -32,6 +31,10 @@ from sockconf import netns as sc_netns
 from sockconf import peers as sc_peers
 from sockconf import profiles as sc_profiles
 from sockconf import transport as sc_transport
+from sockconf.reports import baseline as sc_baseline
+from sockconf.reports import results as sc_results
+
+pytest_plugins = ["sockconf.progress"]   # --progress: where a long run is
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = pathlib.Path(os.environ.get("SOCKCONF_DOCS", ROOT.parent / "shared" / "docs"))
@@ -43,6 +46,7 @@ NET = pytest.StashKey()       # the run's network: {"tap": bool, "private": bool
                               #   "why": why the namespace or the private resolver could not be had}
 SETUP = pytest.StashKey()     # the resolved target and profile (dict)
 RESULTS = pytest.StashKey()   # one entry per case, for --results and the summary
+COLLECTED = pytest.StashKey() # {"run": [case ids], "deselected": [ids], "narrowed": bool}: what this run covers
 BUILT = {   # name: (command, network, default profile); network: "tap" (a namespace of the run's own,
             # with the tap; required), "private" (a namespace with a private resolver, where the
             # machine allows it: for host processes that resolve names the system's way), None
@@ -69,6 +73,9 @@ def pytest_addoption(parser):
                          "default: the target file's, else oracle for ref/ref-tap/harness, else micropython")
     group.addoption("--results", default=None, metavar="FILE.json",
                     help="write every case's status, clauses and details to FILE.json")
+    group.addoption("--baseline", default=None, metavar="OLD.json",
+                    help="compare this run with an earlier results file: newly failing, fixed and unresolved "
+                         "cases and stale deviations; the exit status is 1 only on a regression")
     group.addoption("--timeout-scale", type=float, default=1.0, metavar="X",
                     help="multiply every host-side deadline by X (slow links)")
     group.addoption("--host-net", action="store_true",
@@ -128,6 +135,18 @@ def pytest_collection_modifyitems(session, config, items):
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+    config.stash[COLLECTED] = {"run": [], "deselected": [i.nodeid for i in drop]}
+
+
+def pytest_collection_finish(session):
+    """The cases this run covers, after every deselection (-k, profile), and whether the run was
+    narrowed to part of the suite (-k, -m, or files and test names given)."""
+    opt = session.config.option
+    collected = session.config.stash[COLLECTED]
+    collected["run"] = [
+        i.nodeid for i in session.items if getattr(getattr(i, "obj", None), "sockconf_case", None) is not None]
+    collected["narrowed"] = bool(opt.keyword or opt.markexpr or any(
+        "::" in a or a.endswith(".py") for a in session.config.args))
 
 
 def pytest_configure(config):
@@ -138,8 +157,12 @@ def pytest_configure(config):
     if results and not pathlib.Path(results).resolve().parent.is_dir():
         raise pytest.UsageError("--results=%s: the directory %s does not exist" % (results,
                                                                                pathlib.Path(results).parent))
+    why = config.getoption("--baseline") and sc_baseline.usage_problem(config.getoption("--baseline"))
+    if why:
+        raise pytest.UsageError(why)
     setup = config.stash[SETUP] = resolve(config)
     config.stash[RESULTS] = []
+    config.stash[COLLECTED] = {"run": [], "deselected": []}
     net = config.stash[NET] = {"tap": False, "private": False, "resolver": None, "why": None}
     kind = setup["netns"]
     if kind == "private" and config.getoption("--host-net"):
@@ -424,30 +447,26 @@ def pytest_report_teststatus(report, config):
 
 # ---- the results file and the summary ----
 
-def vectors_hash():
-    """sha256 over the protocol vectors and the clause inventory: what the suite checks against."""
-    h = hashlib.sha256()
-    for sub in ("protocol", "clauses"):
-        for p in sorted((ROOT / "vectors" / sub).glob("*")):
-            h.update(p.name.encode() + b"\0" + p.read_bytes())
-    return h.hexdigest()
-
-
 def pytest_sessionfinish(session, exitstatus):
-    path = session.config.getoption("--results")
-    if not path:
+    path, base = session.config.getoption("--results"), session.config.getoption("--baseline")
+    if not (path or base):
         return
     setup = session.config.stash[SETUP]
     c = session.config.stash.get(SESSION, None)
     info = {k: v for k, v in (c.info if c else {}).items() if k not in ("errno", "ops")}
     data = {
-        "suite": {"version": VERSION, "vectors_hash": vectors_hash()},
+        "suite": {"version": VERSION, "vectors_hash": sc_results.vectors_hash()},
+        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "collected": session.config.stash[COLLECTED],
         "target": dict(info, spec=setup["spec"]),
         "profile": setup["profile"]["name"],
         "cases": [{k: r[k] for k in ("id", "status", "clauses", "detail", "observations", "reason", "clause",
                                      "transcript") if k in r} for r in session.config.stash[RESULTS]],
     }
-    pathlib.Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    if path:
+        pathlib.Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    if base:
+        sc_baseline.session_gate(session, base, data)
 
 
 def pytest_terminal_summary(terminalreporter, config):
