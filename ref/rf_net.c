@@ -318,6 +318,16 @@ int rf_net_start(void) {
         return -1;
     }
 
+    // One poll cycle now: slirp's clock (curtime) is only set in slirp_pollfds_poll, and a UDP
+    // flow lwIP opened before the first one got so_expire = 0 + SO_EXPIRE, so the next fill
+    // expired it and the first reply was lost (4 of 6 starts, measured).
+    uint32_t zero = 0;
+    pthread_mutex_lock(&rf_slirp_lock);
+    rf_nfds = 0;
+    slirp_pollfds_fill(rf_slirp, &zero, rf_add_poll, NULL);
+    slirp_pollfds_poll(rf_slirp, 0, rf_get_revents, NULL);
+    pthread_mutex_unlock(&rf_slirp_lock);
+
     pthread_t t;
     if (pthread_create(&t, NULL, rf_slirp_thread, NULL) != 0) {
         fprintf(stderr, "sockconf-ref: cannot start the slirp thread\n");

@@ -322,7 +322,7 @@ static void rf_connect(hn_call *c) {
         return;
     }
     int64_t deadline = rf_deadline(fd);
-    rf_socks[fd].connected = !rf_socks[fd].dgram;    // from now on, a reset is what ENOTCONN means
+    rf_socks[fd].connected = 1;    // a stream: from now on, a reset is what ENOTCONN means
     if (rf->connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
         return;
     }
@@ -345,7 +345,7 @@ static void rf_connect(hn_call *c) {
 // send and wait on recv, lwIP ENOTCONN on send and wait on recv).
 static int rf_stream_state(int fd) {
     if (rf_socks[fd].dgram) {
-        return 0;
+        return 0;    // a datagram socket receives whether connected or not
     }
     return rf_socks[fd].err ? rf_socks[fd].err : rf_socks[fd].connected ? 0 : ENOTCONN;
 }
@@ -357,7 +357,9 @@ static int rf_stream_state(int fd) {
 // non-blocking stream write could send nothing.
 static long rf_send_some(hn_call *c, int fd, const uint8_t *p, size_t n, int all, int stream, int64_t deadline) {
     size_t done = 0;
-    int state = rf_stream_state(fd);
+    // send on a datagram socket needs a connect()ed peer ("The socket must be connected to a
+    // remote socket."): lwIP took it and returned the count; the kernel says EDESTADDRREQ
+    int state = rf_socks[fd].dgram ? (rf_socks[fd].connected ? 0 : EDESTADDRREQ) : rf_stream_state(fd);
     if (state) {
         hn_raise_errno(c, state);
         return -1;
