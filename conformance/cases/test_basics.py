@@ -53,7 +53,7 @@ def test_recv_returns_at_most_bufsize(side):
 def test_recv_timeout_raises_oserror(side):
     peer = side.silent()
     r = side.connected(peer, extra=[("settimeout", [Ref(1), 0.2]), ("recv", [Ref(1), 1])])
-    side.raised(r[-1])
+    side.raised(r[-1], clause="mp:settimeout.expiry", cls_clause="mp:settimeout.oserror")
 
 
 @case("mp:close.fail-after")

@@ -24,7 +24,8 @@ def test_recv_timeout_is_etimedout_after_the_timeout(side):
     peer = side.silent()
     side.connected(peer, extra=[("settimeout", [Ref(1), 0.1])])
     r, took = side.timed([("recv", [Handle(0), 1])])
-    side.raised(r[0], "ETIMEDOUT", clause="mp:settimeout.expiry", errno_clause="uc386:timeouts.etimedout")
+    side.raised(r[0], "ETIMEDOUT", clause="mp:settimeout.expiry", cls_clause="mp:settimeout.oserror",
+                errno_clause="uc386:timeouts.etimedout")
     lo, hi = side.window(0.1)
     side.check(lo <= took <= hi, "recv gave up after %.1f ms, not within %.0f-%.0f ms of the call"
                % (took * 1e3, lo * 1e3, hi * 1e3), "mp:settimeout.expiry")

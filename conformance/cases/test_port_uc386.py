@@ -1,0 +1,159 @@
+"""uc386-socket.txt: what uc386's document says beyond the canonical one (IPv4 only, its constants
+and TCP_NODELAY's value, tuple sockaddrs, blocking by default, recv_into, fileno). These run only
+with a profile that names uc386-socket.txt; ETIMEDOUT on expiry and b'' on FIN are checked by
+test_streams.py, which cites uc386's clauses for them.
+
+Sockets are made as the document's examples make them: getaddrinfo(host, port) with two
+arguments, socket() for TCP, tuple addresses for bind and sendto, settimeout in seconds."""
+import socket
+import threading
+
+from sockconf.case import case
+from sockconf.wire import Handle, Ok, Ref
+
+
+def _connect(side, port, extra=()):
+    """"addr = socket.getaddrinfo('10.0.2.2', 1234)[0][-1]" then "s.connect(addr)": result 1 is the
+    socket."""
+    port = getattr(port, "port", port)
+    return [("getaddrinfo", [side.host, port]), ("socket", []), ("connect", [Ref(1), Ref(0, 0, -1)])] + list(extra)
+
+
+def _connected(side, port, extra=(), timeout=5.0, mode="S"):
+    r = side.call(_connect(side, port, extra), mode=mode, timeout=timeout)
+    for x in r[:3]:
+        side.ok(x, "setting up the connection")
+    return r
+
+
+class _LateDial:
+    """A host connection to (host, port) made `delay` seconds from now, from a thread; closed with
+    the side."""
+
+    def __init__(self, host, port, delay):
+        self.sock, self.error = None, None
+        self._timer = threading.Timer(delay, self._dial, (host, port))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _dial(self, host, port):
+        try:
+            self.sock = socket.create_connection((host, port), timeout=5)
+        except OSError as e:
+            self.error = e
+
+    def close(self):
+        self._timer.cancel()
+        self._timer.join(5)
+        if self.sock is not None:
+            self.sock.close()
+
+
+@case("uc386:const.af")
+def test_uc386_is_ipv4_only(side):
+    """"Address families: socket.AF_INET (IPv4 only on this port)." """
+    af = side.const("AF_INET", "AF_INET6")
+    side.check(af["AF_INET"] is not None, "the module has no AF_INET")
+    side.check(af["AF_INET6"] is None, "the module defines AF_INET6 = %r on a port that is IPv4 only" % af["AF_INET6"])
+
+
+@case("uc386:const.sockopt")
+def test_uc386_setsockopt_names_are_defined(side):
+    """"Common setsockopt levels/names: socket.SOL_SOCKET, socket.SO_REUSEADDR, socket.TCP_NODELAY." """
+    names = side.const("SOL_SOCKET", "SO_REUSEADDR", "TCP_NODELAY")
+    absent = [n for n, v in names.items() if v is None]
+    side.check(not absent, "the module lacks %s" % ", ".join(absent))
+    r = side.call([("socket", []), ("setsockopt", [Ref(0), names["SOL_SOCKET"], names["SO_REUSEADDR"], 1])])
+    side.ok(r[-1], "setsockopt(SOL_SOCKET, SO_REUSEADDR, 1), as the server example does")
+
+
+@case("uc386:quirks.tcp-nodelay")
+def test_uc386_tcp_nodelay_is_lwips_tf_nodelay(side):
+    """"TCP_NODELAY constant in upstream MicroPython matches lwIP's internal TF_NODELAY = 0x40, not
+    the POSIXTCP_NODELAY = 1." The document states the number, so this case compares with it."""
+    v = side.const("TCP_NODELAY")
+    side.check(v == 0x40, "socket.TCP_NODELAY is %r; the document says this port's is lwIP's TF_NODELAY, 0x40" % (v,))
+
+
+@case("uc386:gai.sockaddr-tuple")
+def test_uc386_sockaddr_is_an_ip_port_tuple(side):
+    """"addr = addr_info[0][-1] # ('93.184.216.34', 80)": the sockaddr is the (ipv4, port) tuple."""
+    peer = side.echo()
+    infos = side.ok(side.call([("getaddrinfo", [side.host, peer.port])])[0])
+    addr = infos[0][-1] if isinstance(infos, list) and infos and isinstance(infos[0], tuple) else None
+    want = (side.host, peer.port)
+    side.check(addr == want, "getaddrinfo(%r, %d)[0][-1] is %r, not the tuple %r" % (side.host, peer.port, addr, want))
+
+
+@case("uc386:accept.blocks", slow=0.2)
+def test_uc386_accept_blocks_until_a_client_connects(side):
+    """"accept() blocks until a client connects.": called before any client, on a socket left in its
+    default mode, it returns the connection the host makes 0.2 s later (a non-blocking accept would
+    raise at once)."""
+    port = side.free_port()
+    k = side.const("SOL_SOCKET", "SO_REUSEADDR")
+    r = side.call([("socket", []), ("setsockopt", [Ref(0), k["SOL_SOCKET"], k["SO_REUSEADDR"], 1]),
+                   ("bind", [Ref(0), ("0.0.0.0", port)]), ("listen", [Ref(0), 5])])
+    side.ok(r[-1], "listening")
+    side._peer(_LateDial(side.listen_host, port, 0.2))
+    x = side.call([("accept", [Handle(0)])], timeout=10)[0]
+    side.check(isinstance(x, Ok) and isinstance(x.value, tuple) and len(x.value) == 2
+               and isinstance(x.value[0], Handle),
+               "accept() before any client connected gave %r, not the (conn, addr) of the client that "
+               "connected 0.2 s later" % (x,))
+
+
+@case("uc386:udp.bind-any")
+def test_uc386_bind_to_port_0_takes_a_free_port(side):
+    """"u.bind(('0.0.0.0', 0)) # any free port": the socket gets a real port, so the reply to a
+    datagram it sends comes back to it."""
+    echo = side.udp_echo()
+    r = side.call([("socket", [side.const("AF_INET"), side.const("SOCK_DGRAM")]), ("bind", [Ref(0), ("0.0.0.0", 0)]),
+                   ("sendto", [Ref(0), b"ping", (side.host, echo.port)]), ("settimeout", [Ref(0), 5.0]),
+                   ("recvfrom", [Ref(0), 1500])], timeout=10)
+    side.ok(r[0], "socket(AF_INET, SOCK_DGRAM)")
+    side.ok(r[1], "bind(('0.0.0.0', 0))")
+    got = side.ok(r[-1], "recvfrom after sending from the socket bound to port 0")
+    side.check(isinstance(got, tuple) and len(got) == 2 and got[0] == b"ping",
+               "recvfrom gave %r, not the echo b'ping'" % (got,))
+    side.check(echo.got and echo.got[0][1][1] != 0, "the echo saw the datagram come from %r" % (echo.got[:1],))
+
+
+@case("uc386:methods.recv_into")
+def test_uc386_recv_into_reads_into_the_buffer(side):
+    """".recv_into(buf, n=-1) | read into pre-allocated buffer |": with n, at most n bytes; without,
+    up to the buffer's length; the bytes read are the stream's, in order, and the rest of the
+    buffer is left alone."""
+    data = b"0123456789"
+    peer = side.source(data)
+    r = _connected(side, peer, [("settimeout", [Ref(1), 5.0]), ("recv_into", [Ref(1), 16, 4]),
+                                ("recv_into", [Ref(1), 16])], mode="C")
+    (n1, b1), (n2, b2) = side.ok(r[4], "recv_into(buf, 4)"), side.ok(r[5], "recv_into(buf)")
+    side.check(isinstance(n1, int) and 0 < n1 <= 4, "recv_into(buf, 4) returned %r" % (n1,))
+    side.check(isinstance(n2, int) and 0 <= n2 <= 16, "recv_into(buf) into 16 bytes returned %r" % (n2,))
+    side.check(bytes(b1[:n1]) + bytes(b2[:n2]) == data[:n1 + n2],
+               "the buffers hold %r and %r for counts %d and %d; the peer sent %r" % (b1, b2, n1, n2, data))
+    side.check(not any(b1[n1:]) and not any(b2[n2:]), "recv_into wrote past the count it returned: %r, %r" % (b1, b2))
+
+
+@case("uc386:methods.fileno")
+def test_uc386_fileno_is_a_descriptor(side):
+    """".fileno() | underlying fd (for select) |": a non-negative int."""
+    r = side.call([("socket", []), ("fileno", [Ref(0)])])
+    fd = side.ok(r[-1], "fileno()")
+    side.check(isinstance(fd, int) and not isinstance(fd, bool) and fd >= 0, "fileno() returned %r, not an fd" % (fd,))
+
+
+@case("uc386:timeouts.none-default", slow=0.4)
+def test_uc386_sockets_block_by_default_and_with_none(side):
+    """"settimeout(None) (the default) is blocking forever.": a fresh socket, and one given a timeout
+    and then None, both wait for data the peer sends 0.2 s later (forever cannot be checked; a
+    non-blocking or timed socket would raise first)."""
+    peer = side.source(b"late", delay=0.2)
+    r = _connected(side, peer, [("recv", [Ref(1), 16])], timeout=10)
+    side.check(isinstance(r[-1], Ok) and r[-1].value and b"late".startswith(r[-1].value),
+               "recv on a fresh socket (the default) gave %r, not the data sent 0.2 s later" % (r[-1],))
+    r = _connected(side, peer, [("settimeout", [Ref(1), 0.05]), ("settimeout", [Ref(1), None]),
+                                ("recv", [Ref(1), 16])], timeout=10)
+    side.check(isinstance(r[-1], Ok) and r[-1].value and b"late".startswith(r[-1].value),
+               "recv after settimeout(0.05) then settimeout(None) gave %r, not the data sent 0.2 s later" % (r[-1],))

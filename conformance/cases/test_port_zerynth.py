@@ -1,0 +1,521 @@
+"""zerynth-socket.txt: what Zerynth's document says beyond, or unlike, the canonical one: its
+address forms and constants, ip_to_tuple, IOError, connected UDP sockets, recv and recvfrom
+returning bytearrays and waiting for bufsize bytes, recv_into and recvfrom_into, what sendall and
+sendto return, settimeout in milliseconds with a timeout exception, bind(port), accept blocking.
+These run only with a profile that names zerynth-socket.txt; each checks Zerynth's own sentence.
+
+Sockets are made as the document makes them: socket() for TCP and socket(AF_INET, SOCK_DGRAM)
+for UDP, tuple addresses (the document has no getaddrinfo), UDP sockets bound before use
+("A udp socket needs to be bound before any input/output operation."), and settimeout in
+MILLISECONDS. recv is always asked for exactly the bytes that will come, since Zerynth's recv
+"blocks until bufsize bytes are received"."""
+import socket
+import threading
+import time
+
+import pytest
+
+from sockconf import peers as sc_peers
+from sockconf.case import case
+from sockconf.wire import Handle, Ok, Raised, Ref
+
+# socket.timeout, by the names its class can have: `timeout`, or an alias of TimeoutError
+TIMEOUT_CLASSES = ("timeout", "TimeoutError")
+# a guard on waits for a peer that will answer: 5 s in this document's unit (a target that read
+# it as seconds would only wait longer when something is already wrong)
+GUARD_MS = 5000
+
+
+def _tcp(side, port, extra=()):
+    """socket() and connect((host, port)), as the document's example: result 0 is the socket."""
+    port = getattr(port, "port", port)
+    return [("socket", []), ("connect", [Ref(0), (side.host, port)])] + list(extra)
+
+
+def _tcp_connected(side, port, extra=(), timeout=5.0, mode="S"):
+    r = side.call(_tcp(side, port, extra), mode=mode, timeout=timeout)
+    side.ok(r[0], "socket()")
+    side.ok(r[1], "connecting")
+    return r
+
+
+def _udp_port():
+    """A UDP port free on the host a moment ago (where the host reaches the target's bound port)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((sc_peers.LOOPBACK, 0))
+        return s.getsockname()[1]
+
+
+def _udp(side, port=None, extra=()):
+    """socket(AF_INET, SOCK_DGRAM) bound to ('0.0.0.0', port): result 0 is the socket."""
+    return [("socket", [side.const("AF_INET"), side.const("SOCK_DGRAM")]),
+            ("bind", [Ref(0), ("0.0.0.0", port or _udp_port())])] + list(extra)
+
+
+def _udp_ready(side, r):
+    side.ok(r[0], "socket(AF_INET, SOCK_DGRAM)")
+    side.ok(r[1], "bind(('0.0.0.0', port))")
+
+
+def _is_from(addr, host, port):
+    """Whether addr names host:port, in one of the document's forms: (str, port) or four ints and
+    the port."""
+    quad = tuple(int(p) for p in host.split("."))
+    return addr == (host, port) or addr == quad + (port,)
+
+
+def _bytes(v):
+    return bytes(v) if isinstance(v, (bytes, bytearray)) else v
+
+
+class _TwoPart(sc_peers._Peer):
+    """Sends `first`, waits `gap` seconds, sends `second`, and keeps the connection open."""
+
+    def __init__(self, first, second, gap, bind):
+        self.first, self.second, self.gap = first, second, gap
+        super().__init__(bind)
+
+    def serve(self, conn):
+        conn.sendall(self.first)
+        if not self._stop.wait(self.gap):
+            conn.sendall(self.second)
+
+
+class _LateUdpEcho(sc_peers._Udp):
+    """Sends every datagram back to where it came from, `delay` seconds later."""
+
+    def __init__(self, bind, delay):
+        self.delay = delay
+        super().__init__(bind)
+
+    def answer(self, data, addr):
+        if not self._stop.wait(self.delay):
+            self.sock.sendto(data, addr)
+
+
+class _LateDial:
+    """A host connection to (host, port) made `delay` seconds from now, from a thread."""
+
+    def __init__(self, host, port, delay):
+        self.sock = None
+        self._timer = threading.Timer(delay, self._dial, (host, port))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _dial(self, host, port):
+        try:
+            self.sock = socket.create_connection((host, port), timeout=5)
+        except OSError:
+            pass
+
+    def close(self):
+        self._timer.cancel()
+        self._timer.join(5)
+        if self.sock is not None:
+            self.sock.close()
+
+
+def _listening(side, port):
+    r = side.call([("socket", []), ("bind", [Ref(0), ("0.0.0.0", port)]), ("listen", [Ref(0), 2])])
+    side.ok(r[-1], "listening")
+
+
+# ---- module ----
+
+CONSTANTS = [
+    ("zerynth:const.af", ["AF_INET", "AF_INET6", "AF_CAN"]),
+    ("zerynth:const.sock", ["SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW"]),
+    ("zerynth:const.so", ["SOL_SOCKET", "SO_RCVTIMEO", "SO_REUSEADDR"]),
+]
+
+
+@pytest.mark.parametrize("clause, names", CONSTANTS, ids=[c[0].split(":")[1] for c in CONSTANTS])
+@case("zerynth:const.af", "zerynth:const.sock", "zerynth:const.so")
+def test_zerynth_constants_are_defined(side, clause, names):
+    """"The following constants are defined:", one line each."""
+    values = side.const(*names)
+    absent = [n for n in names if values[n] is None]
+    side.check(not absent, "the module lacks %s" % ", ".join(absent), clause)
+
+
+@case("zerynth:ip_to_tuple")
+def test_zerynth_ip_to_tuple(side):
+    """"Return a tuple of four integers from a ip address of the form “x.y.z.w”." """
+    v = side.ok(side.call([("ip_to_tuple", ["192.168.1.10"])])[0], "ip_to_tuple('192.168.1.10')")
+    side.check(v == (192, 168, 1, 10), "ip_to_tuple('192.168.1.10') returned %r" % (v,))
+
+
+@case("zerynth:socket.ioerror")
+def test_zerynth_socket_creation_error_is_ioerror(side):
+    """"Raise __builtins__.IOError exceptions if socket creation goes wrong.": socket() with a
+    family the module does not define."""
+    families = [v for v in side.const("AF_INET", "AF_INET6", "AF_CAN").values() if v is not None]
+    bad = max(families) + 100
+    x = side.call([("socket", [bad])])[0]
+    if not side.check(isinstance(x, Raised), "socket(%d), a family the module does not have, gave %r" % (bad, x)):
+        return
+    side.check(x.cls == "IOError", "socket(%d) raised %s %s %r, not IOError" % (bad, x.cls, x.errno or "", x.args))
+
+
+# ---- addresses ----
+
+@case("zerynth:addr.str-port")
+def test_zerynth_connect_takes_a_str_port_tuple(side):
+    """"tuple of ip and port, e.g. (“192.168.1.10”,8080)" """
+    peer = side.echo()
+    r = side.call(_tcp(side, peer, [("sendall", [Ref(0), b"ping"]), ("recv", [Ref(0), 4])]), mode="C")
+    side.ok(r[0], "socket()")
+    if not side.check(isinstance(r[1], Ok), "connect((%r, %d)) gave %r" % (side.host, peer.port, r[1])):
+        return
+    side.check(_bytes(side.ok(r[3], "recv")) == b"ping", "the connection echoed %r, not b'ping'" % (r[3],))
+
+
+@case("zerynth:addr.int-port")
+def test_zerynth_connect_takes_four_ints_and_a_port(side):
+    """"tuple of ip and port, e.g. (192,168,1,10,8080)" """
+    peer = side.echo()
+    addr = tuple(int(p) for p in side.host.split(".")) + (peer.port,)
+    r = side.call([("socket", []), ("connect", [Ref(0), addr]), ("sendall", [Ref(0), b"ping"]),
+                   ("recv", [Ref(0), 4])], mode="C")
+    side.ok(r[0], "socket()")
+    if not side.check(isinstance(r[1], Ok), "connect(%r) gave %r" % (addr, r[1])):
+        return
+    side.check(_bytes(side.ok(r[3], "recv")) == b"ping", "the connection echoed %r, not b'ping'" % (r[3],))
+
+
+@pytest.mark.parametrize("form", ["string", "int-tuple"])
+@case("zerynth:addr.string", "zerynth:addr.int-tuple", "zerynth:addr.port-zero")
+def test_zerynth_address_without_port_binds_port_zero(side, form):
+    """"string, e.g. “192.168.1.10”" and "tuple, e.g. (192,168,1,10)", with "if a port is required
+    but not given, it is set to zero.": a UDP socket bound to '0.0.0.0' or (0,0,0,0) gets port 0,
+    i.e. any free port (as BSD's bind), so the reply to a datagram it sends comes back to it."""
+    clause = "zerynth:addr." + form
+    address = "0.0.0.0" if form == "string" else (0, 0, 0, 0)
+    echo = side.udp_echo()
+    r = side.call([("socket", [side.const("AF_INET"), side.const("SOCK_DGRAM")]), ("bind", [Ref(0), address])],
+                  mode="C")
+    side.ok(r[0], "socket(AF_INET, SOCK_DGRAM)")
+    if not side.check(isinstance(r[1], Ok), "bind(%r) gave %r" % (address, r[1]), clause):
+        return
+    r = side.call([("settimeout", [Handle(0), GUARD_MS]), ("sendto", [Handle(0), b"ping", (side.host, echo.port)]),
+                   ("recvfrom", [Handle(0), 64])], timeout=10)
+    got = side.ok(r[-1], "recvfrom on the socket bound without a port", clause="zerynth:addr.port-zero")
+    side.check(_bytes(got[0]) == b"ping", "recvfrom gave %r, not the echo b'ping'" % (got,), "zerynth:addr.port-zero")
+
+
+# ---- socket methods ----
+
+@case("zerynth:fileno")
+def test_zerynth_fileno_is_an_int(side):
+    """"Return an integer identifying the underlying socket number." """
+    v = side.ok(side.call([("socket", []), ("fileno", [Ref(0)])])[-1], "fileno()")
+    side.check(isinstance(v, int) and not isinstance(v, bool), "fileno() returned %r, not an integer" % (v,))
+
+
+@case("zerynth:connect.udp", "zerynth:connect")
+def test_zerynth_connected_udp_uses_send_and_recv(side):
+    """"Tries to connect the underlying socket (tcp or udp) to address." and "However if an udp
+    socket is connected to an address, it can be used with methods like recv() and send() without
+    specifying a receiver address." """
+    echo = side.udp_echo()
+    r = side.call(_udp(side, extra=[("connect", [Ref(0), (side.host, echo.port)]), ("settimeout", [Ref(0), GUARD_MS]),
+                                    ("send", [Ref(0), b"ping"]), ("recv", [Ref(0), 4])]), mode="C", timeout=10)
+    _udp_ready(side, r)
+    if not side.check(isinstance(r[2], Ok), "connect on a UDP socket gave %r" % (r[2],), "zerynth:connect"):
+        return
+    side.ok(r[3], "settimeout(%d)" % GUARD_MS)
+    side.check(isinstance(r[4], Ok) and r[4].value == 4, "send(b'ping') on the connected UDP socket gave %r" % (r[4],))
+    side.check(isinstance(r[5], Ok) and _bytes(r[5].value) == b"ping",
+               "recv(4) on the connected UDP socket gave %r, not the echo b'ping'" % (r[5],))
+
+
+@case("zerynth:connect.udp-filter", slow=0.1)
+def test_zerynth_connected_udp_ignores_other_senders(side):
+    """"When an udp socket is connected to address, datagram packets coming from addresses different
+    from address are ignored.": a datagram from another host port, sent first, never shows."""
+    echo, other = side.udp_echo(), side.udp_sender()
+    port = _udp_port()
+    r = side.call(_udp(side, port, [("connect", [Ref(0), (side.host, echo.port)]),
+                                    ("settimeout", [Ref(0), GUARD_MS])]))
+    _udp_ready(side, r)
+    side.ok(r[2], "connect")
+    other.send(b"foreign", side.listen_host, port)
+    time.sleep(0.1)                 # it reaches the target (and must be dropped there)
+    r = side.call([("send", [Handle(0), b"mine"]), ("recv", [Handle(0), 4]), ("settimeout", [Handle(0), 0]),
+                   ("recv", [Handle(0), 16])], mode="C", timeout=10)
+    side.ok(r[0], "send")
+    side.check(isinstance(r[1], Ok) and _bytes(r[1].value) == b"mine",
+               "the first recv gave %r, not the connected peer's b'mine'" % (r[1],))
+    side.check(isinstance(r[3], Raised), "a non-blocking recv after that gave %r: the other sender's datagram "
+               "was not ignored" % (r[3],))
+
+
+@case("zerynth:connect.udp-sendto")
+def test_zerynth_unconnected_udp_needs_an_address(side):
+    """"Udp sockets are connectionless and everytime a datagram is sent, the receiver address must
+    be specified (sendto()).": send() on a bound, unconnected UDP socket, which names no receiver,
+    raises."""
+    r = side.call(_udp(side, extra=[("send", [Ref(0), b"nowhere"])]), mode="C")
+    _udp_ready(side, r)
+    side.check(isinstance(r[2], Raised), "send on an unconnected UDP socket gave %r: a datagram went out "
+               "without a receiver address" % (r[2],))
+
+
+@case("zerynth:recv.bytearray")
+def test_zerynth_recv_returns_a_bytearray(side):
+    """"Returns a bytearray containing the received bytes." """
+    peer = side.echo()
+    r = _tcp_connected(side, peer, [("sendall", [Ref(0), b"abcd"]), ("recv", [Ref(0), 4])])
+    got = side.ok(r[-1], "recv(4)")
+    side.check(isinstance(got, bytearray), "recv returned %s %r, not a bytearray" % (type(got).__name__, got))
+
+
+@case("zerynth:recv.waits", slow=0.15)
+def test_zerynth_recv_waits_for_bufsize_bytes(side):
+    """"Reads at most bufsize bytes from the underlying socket. It blocks until bufsize bytes are
+    received or an error occurs.": the peer sends b'abc', then b'def' 0.15 s later; recv(6) returns
+    all six at once."""
+    peer = side._peer(_TwoPart(b"abc", b"def", 0.15, side.peer_bind))
+    r = _tcp_connected(side, peer, [("recv", [Ref(0), 6])], timeout=10)
+    side.check(isinstance(r[-1], Ok) and _bytes(r[-1].value) == b"abcdef",
+               "recv(6) gave %r, not b'abcdef' (the peer sent 3 bytes, then 3 more 0.15 s later)" % (r[-1],))
+
+
+@case("zerynth:recv_into.waits", slow=0.15)
+def test_zerynth_recv_into_waits_for_bufsize_bytes(side):
+    """"Reads at most bufsize bytes from the underlying socket into buffer. It blocks until bufsize
+    bytes are received or an error occurs.": as recv, into a 16-byte buffer with bufsize 6."""
+    peer = side._peer(_TwoPart(b"abc", b"def", 0.15, side.peer_bind))
+    r = _tcp_connected(side, peer, [("recv_into", [Ref(0), 16, 6])], timeout=10)
+    x = r[-1]
+    side.check(isinstance(x, Ok) and x.value[0] == 6 and bytes(x.value[1][:6]) == b"abcdef",
+               "recv_into(buf, 6) gave %r, not 6 and b'abcdef' (3 bytes, then 3 more 0.15 s later)" % (x,))
+
+
+@case("zerynth:recv_into.return")
+def test_zerynth_recv_into_returns_the_count(side):
+    """"Returns the number of received bytes.": the count, and exactly that many bytes stored."""
+    data = b"0123456789"
+    peer = side.source(data)
+    r = _tcp_connected(side, peer, [("recv_into", [Ref(0), 16, 4])])
+    n, buf = side.ok(r[-1], "recv_into(buf, 4)")
+    side.check(isinstance(n, int) and 0 < n <= 4 and bytes(buf[:n]) == data[:n] and not any(buf[n:]),
+               "recv_into(buf, 4) returned %r with the buffer %r; the peer sent %r" % (n, buf, data))
+
+
+@case("zerynth:recvfrom.return")
+def test_zerynth_recvfrom_returns_bytearray_and_sender(side):
+    """"Returns a tuple (data, address) where data is a bytearray containing the received bytes and
+    address is the net address of the sender." """
+    echo = side.udp_echo()
+    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD_MS]),
+                                    ("sendto", [Ref(0), b"ping", (side.host, echo.port)]),
+                                    ("recvfrom", [Ref(0), 64])]), timeout=10)
+    _udp_ready(side, r)
+    got = side.ok(r[-1], "recvfrom(64)")
+    side.check(isinstance(got, tuple) and len(got) == 2, "recvfrom returned %r, not (data, address)" % (got,))
+    data, addr = got
+    side.check(isinstance(data, bytearray) and data == b"ping",
+               "recvfrom's data is %s %r, not bytearray(b'ping')" % (type(data).__name__, data))
+    side.check(_is_from(addr, side.host, echo.port), "recvfrom's address is %r; the sender is %s:%d"
+               % (addr, side.host, echo.port))
+
+
+@case("zerynth:recvfrom.waits", slow=0.1)
+def test_zerynth_recvfrom_waits_for_a_datagram(side):
+    """"Reads at most bufsize bytes from the underlying udp socket. It blocks until a datagram is
+    received.": the reply comes 0.1 s after the call; recvfrom(4) of a 10-byte datagram returns at
+    most its first 4 bytes."""
+    payload = b"0123456789"
+    echo = side._peer(_LateUdpEcho(side.peer_bind, 0.1))
+    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD_MS]),
+                                    ("sendto", [Ref(0), payload, (side.host, echo.port)]),
+                                    ("recvfrom", [Ref(0), 4])]), timeout=10)
+    _udp_ready(side, r)
+    x = r[-1]
+    if not side.check(isinstance(x, Ok), "recvfrom(4) gave %r before the datagram came 0.1 s later" % (x,)):
+        return
+    data = _bytes(x.value[0])
+    side.check(0 < len(data) <= 4 and payload.startswith(data), "recvfrom(4) of %r gave %r" % (payload, data))
+
+
+@case("zerynth:recvfrom_into.waits", slow=0.1)
+def test_zerynth_recvfrom_into_waits_for_a_datagram(side):
+    """"Reads at most bufsize bytes from the underlying udp socket into buffer. It blocks until a
+    datagram is received.": as recvfrom, into a 16-byte buffer with bufsize 4."""
+    payload = b"0123456789"
+    echo = side._peer(_LateUdpEcho(side.peer_bind, 0.1))
+    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD_MS]),
+                                    ("sendto", [Ref(0), payload, (side.host, echo.port)]),
+                                    ("recvfrom_into", [Ref(0), 16, 4])]), timeout=10)
+    _udp_ready(side, r)
+    x = r[-1]
+    if not side.check(isinstance(x, Ok), "recvfrom_into(buf, 4) gave %r before the datagram came 0.1 s later" % (x,)):
+        return
+    (rd, _), buf = x.value
+    side.check(isinstance(rd, int) and 0 < rd <= 4 and bytes(buf[:rd]) == payload[:rd] and not any(buf[rd:]),
+               "recvfrom_into(buf, 4) of %r returned %r with the buffer %r" % (payload, rd, buf))
+
+
+@case("zerynth:recvfrom_into.default")
+def test_zerynth_recvfrom_into_bufsize_defaults_to_the_buffer(side):
+    """"If bufsize is not given or is less than 0, bufsize is set to len(buffer).": a 10-byte
+    datagram into a 4-byte buffer, without bufsize and with -1, gives at most 4 bytes."""
+    payload = b"0123456789"
+    echo = side.udp_echo()
+    dest = (side.host, echo.port)
+    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD_MS]), ("sendto", [Ref(0), payload, dest]),
+                                    ("recvfrom_into", [Ref(0), 4]), ("sendto", [Ref(0), payload, dest]),
+                                    ("recvfrom_into", [Ref(0), 4, -1])]), mode="C", timeout=10)
+    _udp_ready(side, r)
+    for x, how in ((r[4], "recvfrom_into(buf)"), (r[6], "recvfrom_into(buf, -1)")):
+        if not side.check(isinstance(x, Ok), "%s with a 4-byte buffer gave %r" % (how, x)):
+            return
+        (rd, _), buf = x.value
+        side.check(isinstance(rd, int) and 0 < rd <= 4 and bytes(buf[:rd]) == payload[:rd],
+                   "%s of a 10-byte datagram into a 4-byte buffer returned %r with %r" % (how, rd, buf))
+
+
+@case("zerynth:recvfrom_into.return")
+def test_zerynth_recvfrom_into_returns_count_and_sender(side):
+    """"Returns a tuple (rd, address) where rd is the number of bytes received and address is the
+    net address of the sender." """
+    payload = b"0123456789"
+    echo = side.udp_echo()
+    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD_MS]),
+                                    ("sendto", [Ref(0), payload, (side.host, echo.port)]),
+                                    ("recvfrom_into", [Ref(0), 16])]), timeout=10)
+    _udp_ready(side, r)
+    ret, buf = side.ok(r[-1], "recvfrom_into(buf)")
+    side.check(isinstance(ret, tuple) and len(ret) == 2, "recvfrom_into returned %r, not (rd, address)" % (ret,))
+    rd, addr = ret
+    side.check(rd == len(payload) and bytes(buf[:rd]) == payload,
+               "recvfrom_into of a %d-byte datagram returned rd=%r with the buffer %r" % (len(payload), rd, buf))
+    side.check(_is_from(addr, side.host, echo.port), "recvfrom_into's address is %r; the sender is %s:%d"
+               % (addr, side.host, echo.port))
+
+
+@case("zerynth:sendall.none")
+def test_zerynth_sendall_returns_none(side):
+    """"None is returned on success.": and, success meaning all was sent, the peer has every byte."""
+    peer = side.echo()
+    data = bytes(range(256)) * 4
+    r = _tcp_connected(side, peer, [("sendall", [Ref(0), data])])
+    if not side.check(r[-1] == Ok(None), "sendall of %d bytes gave %r, not None" % (len(data), r[-1])):
+        return
+    got = peer.wait_received(len(data))
+    side.check(got == data, "the peer received %d of the %d bytes sendall sent" % (len(got), len(data)))
+
+
+@case("zerynth:sendall.error", slow=0.5)
+def test_zerynth_sendall_raises_on_error(side):
+    """"On error, an exception is raised, and there is no way to determine how much data, if any,
+    was successfully sent.": after the peer resets the connection, sendall raises (within ten
+    tries: a stack learns of the reset from its next segment)."""
+    peer = side.source(b"bye", rst=True, delay=0.05)
+    _tcp_connected(side, peer)
+    time.sleep(0.2)
+    last = None
+    for _ in range(10):             # bounded
+        last = side.call([("sendall", [Handle(0), b"x" * 512])])[0]
+        if isinstance(last, Raised):
+            break
+        time.sleep(0.05)
+    side.check(isinstance(last, Raised), "ten sendall calls after the peer reset the connection all returned (%r)"
+               % (last,))
+    if isinstance(last, Raised):
+        side.detail("raised", "%s %s" % (last.cls, last.errno or ""))
+
+
+@case("zerynth:sendto.count")
+def test_zerynth_sendto_returns_the_count(side):
+    """"Return the number of bytes sent": a whole datagram, so its length."""
+    echo = side.udp_echo()
+    r = side.call(_udp(side, extra=[("sendto", [Ref(0), b"ping", (side.host, echo.port)])]))
+    _udp_ready(side, r)
+    n = side.ok(r[-1], "sendto")
+    side.check(n == 4, "sendto of 4 bytes returned %r" % (n,))
+    deadline = time.monotonic() + 2
+    while not echo.got and time.monotonic() < deadline:
+        time.sleep(0.01)
+    side.check([d for d, _ in echo.got[:1]] == [b"ping"], "the peer got %r" % (echo.got,))
+
+
+@case("zerynth:settimeout.ms", needs=["settimeout"], slow=0.3)
+def test_zerynth_settimeout_takes_milliseconds(side):
+    """"The timeout argument can be a nonnegative integer number expressing milliseconds, or None.":
+    settimeout(100) gives up on recv about 100 ms later. The peer sends 300 ms after connecting, so
+    a target that read 100 as seconds returns data instead of hanging."""
+    peer = side.source(b"late", delay=0.3)
+    r = _tcp_connected(side, peer, [("settimeout", [Ref(0), 100])])
+    side.ok(r[-1], "settimeout(100)")
+    r, took = side.timed([("recv", [Handle(0), 4])])
+    if not side.check(isinstance(r[0], Raised), "after settimeout(100), recv gave %r after %.0f ms: 100 was not "
+                      "taken as 100 ms" % (r[0], took * 1e3)):
+        return
+    lo, hi = side.window(0.1)
+    side.check(lo <= took <= hi, "after settimeout(100), recv gave up after %.1f ms, not within %.0f-%.0f ms"
+               % (took * 1e3, lo * 1e3, hi * 1e3))
+    side.detail("gave up after ms", round(took * 1e3, 1))
+
+
+@case("zerynth:settimeout.expiry", needs=["settimeout"], slow=0.3)
+def test_zerynth_timeout_raises_the_timeout_exception(side):
+    """"If a non-zero value is given, subsequent socket operations will raise a timeout exception if
+    the timeout period value has elapsed before the operation has completed.": a class named
+    `timeout` or TimeoutError, not a plain OSError. settimeout(100) is 100 ms here; the peer sends
+    after 300 ms."""
+    peer = side.source(b"late", delay=0.3)
+    r = _tcp_connected(side, peer, [("settimeout", [Ref(0), 100]), ("recv", [Ref(0), 4])])
+    x = r[-1]
+    if not side.check(isinstance(x, Raised), "recv after settimeout(100) gave %r: the 100 ms elapsed, nothing "
+                      "was raised" % (x,)):
+        return
+    side.detail("raised", "%s %s" % (x.cls, x.errno or ""))
+    side.check(x.cls in TIMEOUT_CLASSES, "the expired timeout raised %s %s %r, not a timeout exception"
+               % (x.cls, x.errno or "", x.args))
+
+
+@case("zerynth:bind.port")
+def test_zerynth_bind_takes_a_port_number(side):
+    """"an integer representing a port number. In this case ip is set to the local one": bind(port)
+    then listen, and the host connects there."""
+    port = side.free_port()
+    r = side.call([("socket", []), ("bind", [Ref(0), port]), ("listen", [Ref(0), 2])], mode="C")
+    side.ok(r[0], "socket()")
+    if not side.check(isinstance(r[1], Ok), "bind(%d) gave %r" % (port, r[1])):
+        return
+    side.ok(r[2], "listen(2)")
+    side.dial(port)
+    x = side.call([("accept", [Handle(0)])], timeout=10)[0]
+    side.check(isinstance(x, Ok), "accept on the socket bound with bind(%d) gave %r after the host connected"
+               % (port, x))
+
+
+@case("zerynth:bind.udp-receives")
+def test_zerynth_bound_udp_receives_every_datagram(side):
+    """"After binding, the udp socket will receive every packet incoming to address.": two datagrams
+    from the host, both received."""
+    sender = side.udp_sender()
+    port = _udp_port()
+    r = side.call(_udp(side, port, [("settimeout", [Ref(0), GUARD_MS])]))
+    _udp_ready(side, r)
+    sender.send(b"one", side.listen_host, port)
+    sender.send(b"two", side.listen_host, port)
+    r = side.call([("recvfrom", [Handle(0), 64]), ("recvfrom", [Handle(0), 64])], mode="C", timeout=12)
+    got = sorted(_bytes(x.value[0]) for x in r if isinstance(x, Ok))
+    side.check(got == [b"one", b"two"], "the bound socket received %r of b'one', b'two' (%r)" % (got, r))
+
+
+@case("zerynth:accept.blocks", slow=0.2)
+def test_zerynth_accept_blocks_until_a_connection(side):
+    """"Blocks until an incoming connection is made on the underlying tcp socket.": called before
+    any client, accept returns the connection the host makes 0.2 s later."""
+    port = side.free_port()
+    _listening(side, port)
+    side._peer(_LateDial(side.listen_host, port, 0.2))
+    x = side.call([("accept", [Handle(0)])], timeout=10)[0]
+    side.check(isinstance(x, Ok) and isinstance(x.value, tuple) and len(x.value) == 2
+               and isinstance(x.value[0], Handle),
+               "accept() before any client connected gave %r, not the (sock, address) of the client that "
+               "connected 0.2 s later" % (x,))
