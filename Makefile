@@ -8,6 +8,8 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 B := harness/build
 TARGET ?= ref
+PROFILE ?=
+RESULTS ?=
 PYTEST_ARGS ?=
 VERSION := 0.1.0
 
@@ -24,12 +26,15 @@ LWIP_LIBS = $(shell pkg-config --libs lwip slirp) -lpthread
 HDRS := $(wildcard harness/*.h harness/host/*.h harness/test/*.h ref/*.h) harness/ops.def
 SAN := -g -fsanitize=address,undefined -fno-sanitize-recover=all
 
-.PHONY: conformance test deps sysdeps build c-test py-test clean
+.PHONY: conformance test deps sysdeps browser-deps build c-test py-test coverage record clean \
+	matrix certificate baseline-diff junit
 
+# certify a target: TARGET=ref|ref-tap|harness|cmd:COMMAND|a target file, PROFILE=name, RESULTS=file.json
 conformance: deps build
-	$(VPY) -m pytest conformance/cases --target=$(TARGET) -ra $(PYTEST_ARGS)
+	$(VPY) -m pytest conformance/cases --target='$(TARGET)' $(if $(PROFILE),--profile=$(PROFILE)) \
+	  $(if $(RESULTS),--results=$(RESULTS)) -ra $(PYTEST_ARGS)
 
-test: deps build c-test py-test
+test: deps browser-deps build c-test py-test
 
 # ---- set-up ----
 
@@ -49,6 +54,22 @@ sysdeps:
 	    echo "sockconf: run this, then make again: sudo apt-get install -y $(SYS_PKGS)"; exit 1; \
 	  fi; \
 	fi
+
+# the matrix page's browser test: Debian's chromium and its driver, selenium in the venv
+BROWSER_PKGS := chromium chromium-driver
+
+browser-deps: $(VENV)/.browser
+	@if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PKGS); \
+	  else \
+	    echo "sockconf: the matrix page's browser test will skip; to run it: sudo apt-get install -y $(BROWSER_PKGS)"; \
+	  fi; \
+	fi
+
+$(VENV)/.browser: conformance/requirements-browser.txt $(VENV)/.installed
+	$(VPY) -m pip install -q --disable-pip-version-check -r conformance/requirements-browser.txt
+	touch $@
 
 $(VENV)/.installed: conformance/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -116,10 +137,53 @@ c-test: $(B)/hn_test_wire $(B)/hn_vectors $(B)/hn_test_agent $(B)/clang.stamp $(
 
 # ---- Python: host client self-tests, vectors on the Python side, and the conformance run ----
 
+ORACLE_RECORD := vectors/oracle/ref.json
+
 py-test: deps build
-	$(VPY) -m pytest conformance --target=$(TARGET) -q -ra $(PYTEST_ARGS)
+	$(VPY) -m pytest conformance --target=ref -q -ra --results=$(B)/ref-results.json $(PYTEST_ARGS)
+	cd conformance && ../$(VPY) -m sockconf.record check ../$(B)/ref-results.json ../$(ORACLE_RECORD)
 	$(VPY) -m pytest conformance/cases --target=harness -q -ra $(PYTEST_ARGS)
 	$(VPY) -m pytest conformance/cases conformance/selftest/test_backends.py --target=ref-tap -q -ra $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory coverage
+
+# which cases cover each clause; fails when a testable clause of the canonical document has none
+coverage: deps | $(B)
+	cd conformance && ../$(VPY) -m sockconf.coverage --strict > ../$(B)/coverage.txt; \
+	  status=$$?; tail -n 1 ../$(B)/coverage.txt; grep -E '^(problem|.*UNTESTED)' ../$(B)/coverage.txt; exit $$status
+
+# regenerate the oracle's recorded results (vectors/oracle/ref.json) from a fresh run
+record: deps build
+	$(VPY) -m pytest conformance/cases --target=ref -q --results=$(B)/ref-results.json $(PYTEST_ARGS)
+	cd conformance && ../$(VPY) -m sockconf.record write ../$(B)/ref-results.json ../$(ORACLE_RECORD)
+
+# ---- reports over results files (conformance/sockconf/reports; python -m sockconf.reports ...) ----
+
+OUT ?= $(B)/reports
+OLD ?=
+NEW ?=
+REPORT := PYTHONPATH=conformance $(VPY) -m sockconf.reports
+need = @test -n '$($(1))' || { echo 'make $@: set $(1)=$(2)'; exit 2; }
+
+# RESULTS="a.json b.json ..." OUT=DIR: DIR/matrix.html and DIR/matrix.md
+matrix: $(VENV)/.installed
+	$(call need,RESULTS,"a.json b.json ...")
+	$(REPORT) matrix --out '$(OUT)' $(RESULTS)
+
+# RESULTS=a.json OUT=DIR: DIR/certificate.md and DIR/certificate.json
+certificate: $(VENV)/.installed
+	$(call need,RESULTS,a.json)
+	$(REPORT) certificate $(RESULTS) --out '$(OUT)'
+
+# OLD=a.json NEW=b.json: the diff; non-zero exit only on a regression
+baseline-diff: $(VENV)/.installed
+	$(call need,OLD,a.json)
+	$(call need,NEW,b.json)
+	$(REPORT) baseline-diff '$(OLD)' '$(NEW)'
+
+# RESULTS=a.json OUT=DIR: DIR/junit.xml (FAIL failure, UNRESOLVED error, DEVIATION/UNSUPPORTED skipped)
+junit: $(VENV)/.installed
+	$(call need,RESULTS,a.json)
+	mkdir -p '$(OUT)' && $(REPORT) junit $(RESULTS) '$(OUT)/junit.xml'
 
 clean:
 	rm -rf $(B) $(RB)
