@@ -19,6 +19,7 @@ import json
 import os
 import pathlib
 import shlex
+import sys
 import tempfile
 import time
 
@@ -30,6 +31,7 @@ from sockconf import client as sc_client
 from sockconf import netns as sc_netns
 from sockconf import peers as sc_peers
 from sockconf import profiles as sc_profiles
+from sockconf import serial_link as sc_serial
 from sockconf import transport as sc_transport
 from sockconf.reports import baseline as sc_baseline
 from sockconf.reports import results as sc_results
@@ -39,6 +41,7 @@ pytest_plugins = ["sockconf.progress"]   # --progress: where a long run is
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 DOCS = pathlib.Path(os.environ.get("SOCKCONF_DOCS", ROOT.parent / "shared" / "docs"))
 HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
+PY_AGENT = ROOT / "harness" / "micropython" / "agent.py"
 ORACLE = ROOT / "ref" / "build" / "sockconf-ref"
 VERSION = "0.1.0"
 SESSION = pytest.StashKey()   # the session's target Client, for the summary
@@ -53,12 +56,9 @@ BUILT = {   # name: (command, network, default profile); network: "tap" (a names
     "ref": ([str(ORACLE)], None, "oracle"),
     "ref-tap": ([str(ORACLE), "--tap", sc_netns.TAP], "tap", "oracle"),
     "harness": ([str(HARNESS)], None, "oracle"),
+    "cpython": ([sys.executable, str(PY_AGENT)], "private", "cpython"),
 }
-LATER = {
-    "cpython": "the cpython target arrives with the Python-ports issue",
-    "micropython": "the micropython target arrives with the Python-ports issue",
-    "serial": "the serial target arrives with the Python-ports issue",
-}
+TARGETS = "ref, ref-tap, harness, cpython, micropython:PATH, serial:DEVICE[@BAUD] or cmd:COMMAND"
 WORDS = {"DEVIATION": ("deviation", "D"), "UNSUPPORTED": ("unsupported", "u"), "UNRESOLVED": ("unresolved", "U")}
 
 
@@ -85,12 +85,16 @@ def pytest_addoption(parser):
 
 
 def target_argv(spec):
-    """(command, needs netns, default profile) for SPEC, or a UsageError in one sentence."""
+    """(command, needs netns, default profile) for SPEC, or a UsageError in one sentence. The
+    command is an argv list (a process speaking on stdin/stdout), or for a board a function that
+    opens its link (sockconf.serial_link.SerialLink) and has `bind`, where the host's peers
+    listen for it, and `why`, why it cannot use the suite's resolver."""
     kind, _, rest = spec.partition(":")
     if spec in BUILT:
         argv, netns, profile = BUILT[spec]
-        if not os.path.exists(argv[0]):
-            raise pytest.UsageError("--target=%s: %s is not built; run make build first" % (spec, argv[0]))
+        for path in argv:
+            if os.sep in path and not os.path.exists(path):
+                raise pytest.UsageError("--target=%s: %s is not built; run make build first" % (spec, path))
         return argv, netns, profile
     if kind == "cmd":
         try:
@@ -100,10 +104,30 @@ def target_argv(spec):
         if not argv:
             raise pytest.UsageError("--target=cmd: needs a command, e.g. --target='cmd:./my-agent --fast'")
         return argv, "private", "micropython"
-    if kind in LATER:
-        raise pytest.UsageError("--target=%s is not available yet: %s; use ref, harness or cmd:COMMAND"
-                                % (spec, LATER[kind]))
-    raise pytest.UsageError("--target=%s: unknown target; use ref, ref-tap, harness or cmd:COMMAND" % spec)
+    if kind == "micropython":
+        if not rest:
+            raise pytest.UsageError("--target=micropython: needs the path of a MicroPython unix binary, e.g. "
+                                    "--target=micropython:ports/unix/build-standard/micropython")
+        if not (os.path.isfile(rest) and os.access(rest, os.X_OK)):
+            raise pytest.UsageError("--target=%s: %s is not an executable file" % (spec, rest))
+        return [os.path.abspath(rest), str(PY_AGENT)], "private", "micropython"
+    if kind == "serial":
+        try:
+            device, baud, opts = sc_serial.parse_spec(rest)
+        except ValueError as e:
+            raise pytest.UsageError("--target=%s: %s" % (spec, e)) from None
+        if not os.path.exists(device):
+            raise pytest.UsageError("--target=%s: there is no serial device %s" % (spec, device))
+        try:
+            import serial  # noqa: F401
+        except ImportError:
+            raise pytest.UsageError("--target=%s: the serial target needs pyserial (conformance/requirements.txt)"
+                                    % spec) from None
+        opener = functools.partial(sc_serial.SerialLink, device, baud, **opts)
+        opener.bind = opts.get("host")
+        opener.why = "a board resolves names with its own resolver"
+        return opener, None, "micropython"
+    raise pytest.UsageError("--target=%s: unknown target; use %s" % (spec, TARGETS))
 
 
 def resolve(config):
@@ -167,7 +191,9 @@ def pytest_configure(config):
     kind = setup["netns"]
     if kind == "private" and config.getoption("--host-net"):
         net["why"] = "--host-net: the target runs in the machine's own network"
-    elif kind:
+    elif not kind:
+        net["why"] = getattr(setup["argv"], "why", None)
+    else:
         try:
             sc_netns.enter(tap=kind == "tap")
             net["tap"], net["private"] = kind == "tap", True
@@ -217,14 +243,19 @@ def timeout_scale(request):
 
 @pytest.fixture(scope="session")
 def peer_bind(request):
-    """Where host peers listen: the tap's host address inside the run's own network namespace
-    with its tap, else loopback."""
-    return sc_netns.HOST if request.config.stash[NET]["tap"] else sc_peers.LOOPBACK
+    """Where host peers listen: the host address a board on a LAN was given (serial:...,host=ADDR),
+    the tap's host address inside the run's own network namespace with its tap, else loopback."""
+    bind = getattr(request.config.stash[SETUP]["argv"], "bind", None)
+    return bind or (sc_netns.HOST if request.config.stash[NET]["tap"] else sc_peers.LOOPBACK)
 
 
 def _start(argv, dns, timeout_scale, resolver=None):
+    """Start the target (an argv, or a function that opens a board's link) and say HELLO."""
     env = dict(os.environ, SOCKCONF_DNS_PORT=str(dns.port))
-    t = sc_transport.PipeTransport(sc_netns.resolver_argv(argv, resolver) if resolver else argv, env=env)
+    if callable(argv):
+        t = argv()
+    else:
+        t = sc_transport.PipeTransport(sc_netns.resolver_argv(argv, resolver) if resolver else argv, env=env)
     c = sc_client.Client(t, timeout_scale=timeout_scale)
     c.hello()
     dns.zone["peer.sockconf.test"] = c.info.get("host", sc_peers.LOOPBACK)

@@ -354,7 +354,7 @@ def test_write_and_sendall_on_a_full_send_buffer(side):
 def test_close_sends_eof_to_the_peer(side):
     """"The remote end will receive EOF indication if supported by protocol" (TCP: a FIN)."""
     peer = side._peer(Gate(side.peer_bind, opened=True))
-    side.connected(peer, extra=[("write", [Ref(1), b"last words"]), ("close", [Ref(1)])])
+    side.connected(peer, extra=[("sendall", [Ref(1), b"last words"]), ("close", [Ref(1)])])
     side.check(peer.eof.wait(2.0), "the peer saw no EOF within 2 s of close()")
     side.check(bytes(peer.received) == b"last words", "before EOF the peer got %s" % _short(bytes(peer.received)))
 

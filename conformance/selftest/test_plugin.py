@@ -15,9 +15,10 @@ def run(*args):
 
 
 @pytest.mark.parametrize("option,sentence", [
-    ("--target=bogus", "--target=bogus: unknown target; use ref, ref-tap, harness or cmd:COMMAND"),
+    ("--target=bogus", "--target=bogus: unknown target; use ref, ref-tap, harness, cpython, micropython:PATH, "
+                      "serial:DEVICE[@BAUD] or cmd:COMMAND"),
     ("--target=cmd:", "--target=cmd: needs a command"),
-    ("--target=serial:/dev/ttyUSB0", "--target=serial:/dev/ttyUSB0 is not available yet"),
+    ("--target=serial:/nonexistent/tty", "--target=serial:/nonexistent/tty: there is no serial device /nonexistent/tty"),
     ("--timeout-scale=0", "--timeout-scale must be a positive number"),
     ("--profile=bogus", "--profile=bogus: no such profile; there are: "),
     ("--results=/nonexistent/r.json", "--results=/nonexistent/r.json: the directory /nonexistent does not exist"),

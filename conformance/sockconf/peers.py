@@ -88,7 +88,11 @@ class TcpEcho(_Peer):
             if not data:
                 return
             self.received += data
-            conn.sendall(data)
+            try:
+                conn.sendall(data)
+            except OSError:
+                return      # the target closed or reset first: what came is in .received
+
 
 
 class SilentAcceptor(_Peer):

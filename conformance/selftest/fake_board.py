@@ -1,0 +1,264 @@
+"""A MicroPython board in software, for testing the serial target without hardware.
+
+    python fake_board.py [--python='micropython -X heapsize=69200'] [--baud=115200] [--raw-paste=no]
+                         [--window=128] [--link=PATH]
+
+It opens a pty, prints `pty: /dev/pts/N` on stderr (and makes PATH a symlink to it), and speaks
+MicroPython's REPL protocol there as shared/runtime/pyexec.c does: the friendly REPL (banner,
+Ctrl-A raw REPL, Ctrl-B banner, Ctrl-C, Ctrl-D soft reset), the raw REPL (Ctrl-A reset, Ctrl-B
+friendly, Ctrl-C clear, Ctrl-D execute or, on an empty line, soft reset; "OK", output, 0x04,
+error output, 0x04, ">") and raw-paste mode (Ctrl-E 'A' Ctrl-A: "R\\x01", a window of --window
+bytes and a second one, 0x01 for each window consumed, 0x04 to end; it checks that the host never
+sends beyond its window). --raw-paste=no is a firmware from before raw-paste mode.
+
+Code runs in one persistent interpreter (--python: CPython by default, or a MicroPython unix
+binary with its options), whose globals last until a soft reset starts a fresh one. While code
+runs, the bytes of the link are its stdin and its stdout goes to the link, unchanged (the program
+is assumed to have called micropython.kbd_intr(-1): 0x03 is data). --baud paces both directions
+at BAUD/10 bytes a second, as a UART does.
+"""
+import os
+import queue
+import select
+import shlex
+import subprocess
+import sys
+import threading
+import time
+import tty
+
+BANNER = (b"MicroPython v1.0-fake on 2000-01-01; sockconf fake board with %s\r\n"
+          b"Type \"help()\" for more information.\r\n")
+RAW = b"raw REPL; CTRL-B to exit\r\n"
+# The interpreter's side: code comes on fd CONTROL (not stdin, which is the program's), runs in one
+# namespace, and ends with 0x04, the error output, 0x04 on stdout, as a board's raw REPL prints.
+RUNTIME = r'''
+import sys
+g = {"__name__": "__main__"}
+i, o = open("/dev/fd/%d", "rb"), sys.stdout.buffer
+def trace(x):
+    if hasattr(sys, "print_exception"):
+        import io
+        s = io.StringIO()
+        sys.print_exception(x, s)
+        return s.getvalue()
+    import traceback
+    return "".join(traceback.format_exception(type(x), x, x.__traceback__))
+while True:
+    n = i.readline()
+    if not n:
+        break
+    code = i.read(int(n))
+    err = ""
+    try:
+        exec(code, g)
+    except BaseException as x:
+        err = trace(x)
+    try:
+        sys.stdout.flush()
+    except Exception:
+        pass
+    o.write(b"\x04" + err.replace("\n", "\r\n").encode() + b"\x04")
+    try:
+        o.flush()
+    except Exception:
+        pass
+'''
+
+
+class Board:
+    def __init__(self, python, baud, raw_paste, window):
+        self.python, self.baud, self.raw_paste, self.window = python, baud, raw_paste, window
+        self.name = os.path.basename(shlex.split(python)[0]).encode()
+        self.master, self.slave = os.openpty()
+        tty.setraw(self.slave)
+        self.out = queue.Queue()
+        self.inbuf = bytearray()
+        self.in_clock = time.monotonic()
+        self.child = self.control = None
+        self.mode = "friendly"
+        self.line = bytearray()
+        threading.Thread(target=self._writer, daemon=True).start()
+
+    # ---- the link ----
+
+    def send(self, data):
+        self.out.put(bytes(data))
+
+    def _writer(self):
+        clock = time.monotonic()
+        while True:
+            data = self.out.get()
+            for k in range(0, len(data), 64):
+                piece = data[k:k + 64]
+                if self.baud:
+                    clock = max(clock, time.monotonic())
+                    time.sleep(max(0.0, clock - time.monotonic()))
+                    clock += len(piece) * 10.0 / self.baud
+                view = memoryview(piece)
+                while view:
+                    view = view[os.write(self.master, view):]
+
+    def _read(self):
+        """What the link brings next, no faster than the line brings it."""
+        data = os.read(self.master, 64)
+        if self.baud:
+            self.in_clock = max(self.in_clock, time.monotonic()) + len(data) * 10.0 / self.baud
+            time.sleep(max(0.0, self.in_clock - time.monotonic()))
+        return data
+
+    def byte(self):
+        while not self.inbuf:
+            self.inbuf += self._read()
+        c = self.inbuf[0]
+        del self.inbuf[0]
+        return c
+
+    # ---- the interpreter ----
+
+    def start(self):
+        if self.child:
+            self.child.kill()
+            self.child.wait()
+            os.close(self.control)
+        r, self.control = os.pipe()
+        self.child = subprocess.Popen(shlex.split(self.python) + ["-c", RUNTIME % r], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, bufsize=0, pass_fds=(r,))
+        os.close(r)
+
+    def run(self, code):
+        """Run code in the interpreter, the link's bytes its stdin and its stdout the link's,
+        until it ends (0x04, error output, 0x04)."""
+        os.write(self.control, b"%d\n" % len(code) + bytes(code))
+        marks, out = 0, self.child.stdout.fileno()
+        pending, self.inbuf = bytes(self.inbuf), bytearray()
+        while marks < 2:
+            if pending:
+                try:
+                    self.child.stdin.write(pending)
+                except OSError:
+                    pass
+                pending = b""
+            ready = select.select([self.master, out], [], [], 1.0)[0]
+            if self.master in ready:
+                pending = self._read()
+            if out in ready:
+                data = os.read(out, 4096)
+                if not data:
+                    why = b"fake board: the interpreter ended (status %d)\r\n" % self.child.wait()
+                    self.send((b"\x04" if marks == 0 else b"") + why + b"\x04")
+                    self.start()
+                    return
+                marks += data.count(b"\x04")
+                self.send(data)
+
+    # ---- the REPLs ----
+
+    def banner(self):
+        return BANNER % self.name + b">>> "
+
+    def soft_reset(self):
+        self.send(b"MPY: soft reboot\r\n")
+        self.start()
+        self.send(RAW + b">" if self.mode == "raw" else self.banner())
+
+    def friendly(self, c):
+        if c == 1:
+            self.send(b"\r\n" + RAW + b">")
+            self.mode, self.line = "raw", bytearray()
+        elif c == 2:
+            self.send(b"\r\n" + self.banner())
+        elif c == 3:
+            self.send(b"\r\n>>> ")
+            self.line = bytearray()
+        elif c == 4:
+            self.send(b"\r\n")
+            self.soft_reset()
+        elif c == 13:
+            self.send(b"\r\n")
+            if self.line:
+                self.run(self.line)
+            self.line = bytearray()
+            self.send(b">>> ")
+        elif c >= 32:
+            self.line.append(c)
+            self.send(bytes([c]))
+
+    def raw(self, c):
+        if c == 1:
+            if len(self.line) == 2 and self.line[0] == 5 and self.raw_paste:
+                self.paste(self.line[1])
+            else:
+                self.send(RAW + b">")
+            self.line = bytearray()
+        elif c == 2:
+            self.send(b"\r\n" + self.banner())
+            self.mode, self.line = "friendly", bytearray()
+        elif c == 3:
+            self.line = bytearray()
+        elif c == 4:
+            self.send(b"OK")
+            if not self.line:
+                self.send(b"\r\n")
+                self.soft_reset()
+                return
+            code, self.line = self.line, bytearray()
+            self.run(code)
+            self.send(b">")
+        else:
+            self.line.append(c)
+
+    def paste(self, command):
+        """Raw-paste mode: take the code under flow control, then run it."""
+        if command != ord("A"):
+            self.send(b"R\x00>")
+            return
+        w = self.window
+        self.send(b"R\x01" + bytes([w & 0xFF, w >> 8, 1]))
+        code, remain, credit = bytearray(), w, 2 * w
+        while True:
+            c = self.byte()
+            if c in (3, 4):
+                self.send(b"\x04")     # the end, acknowledged
+                if c == 3:
+                    self.send(b"\x04Traceback (most recent call last):\r\nKeyboardInterrupt: \r\n\x04>")
+                else:
+                    self.run(code)
+                    self.send(b">")
+                return
+            credit -= 1
+            if credit < 0:
+                sys.stderr.write("fake board: the host sent beyond the raw-paste window\n")
+                self.send(b"\x04\x04fake board: flow control violated: more than the window\r\n\x04>")
+                while self.byte() not in (3, 4):    # as mp_reader_stdin_close
+                    pass
+                return
+            code.append(c)
+            remain -= 1
+            if remain == 0:
+                self.send(b"\x01")
+                remain, credit = w, credit + w
+
+    def serve(self):
+        self.start()
+        while True:
+            c = self.byte()
+            (self.raw if self.mode == "raw" else self.friendly)(c)
+
+
+def main():
+    opts = dict(a[2:].partition("=")[::2] for a in sys.argv[1:] if a.startswith("--"))
+    board = Board(opts.get("python") or shlex.quote(sys.executable), int(opts.get("baud") or 0),
+                  opts.get("raw-paste", "yes") != "no", int(opts.get("window") or 128))
+    path = os.ttyname(board.slave)
+    if opts.get("link"):
+        if os.path.lexists(opts["link"]):
+            os.unlink(opts["link"])
+        os.symlink(path, opts["link"])
+    sys.stderr.write("pty: %s\n" % path)
+    sys.stderr.flush()
+    board.serve()
+
+
+if __name__ == "__main__":
+    main()

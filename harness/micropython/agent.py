@@ -1,0 +1,790 @@
+# agent.py: the harness agent of harness/PROTOCOL.md in Python, for MicroPython (unix port and
+# boards) and CPython 3.8+. Same checks in the same order, codes and limits as hn_agent.c; the
+# socket layer is the port's own module, and every op reports exactly what it did.
+# Run: `micropython agent.py` or `python3 agent.py` (protocol on stdin/stdout). $SOCKCONF_HOST and
+# $SOCKCONF_LISTEN_HOST give HELLO's host and listen_host; a board gets them as main()'s arguments.
+# A line that is exactly 0x04 (a console's end of file) ends the agent, as EOF does on a pipe.
+# Frames are parsed as bytes, by index: indexing a str walks it from its start on MicroPython.
+import gc
+import sys
+
+try:
+    import socket
+except ImportError:
+    import usocket as socket
+try:
+    import select
+except ImportError:
+    import uselect as select
+try:
+    import binascii
+except ImportError:
+    import ubinascii as binascii
+try:
+    import errno
+except ImportError:
+    try:
+        import uerrno as errno
+    except ImportError:
+        errno = None
+
+MAXLINE = 4096          # longest line, '\n' included (hn_port.h)
+MAXOPS = 16
+HANDLES = 8
+MAXARGS = 8
+MAXDEPTH = 8
+LIMIT = MAXLINE - 10    # room for " <crc>\n"
+SLACK = 128             # kept after returned data for brackets and an address
+LASTROOM = 16           # " ; ? unsupported": the longest answer an op can fall back to
+LONG = object()         # readline(): the line was longer than MAXLINE
+PIECE = 256             # readline(): bytes read at a time
+
+# The op list of harness/ops.def, in its order (conformance/selftest/test_agent_py.py keeps them equal).
+OPS = (("hello", ""), ("reset", ""), ("const", "s*"), ("echo", "v*"), ("socket", "|iii"), ("close", "h"),
+       ("bind", "hv"), ("listen", "h|i"), ("accept", "h"), ("connect", "hv"), ("send", "hb"),
+       ("sendall", "hb"), ("recv", "hz"), ("sendto", "hbv"), ("recvfrom", "hz"), ("setsockopt", "hiiv"),
+       ("settimeout", "hn"), ("setblocking", "hv"), ("makefile", "h|si"), ("read", "h|z"),
+       ("readinto", "hz|i"), ("readline", "h|z"), ("readall", "h"), ("write", "hb"), ("fileno", "h"),
+       ("getaddrinfo", "vv|iiii"), ("inet_pton", "is"), ("inet_ntop", "ib"), ("poll", "li"),
+       ("recv_into", "hz|i"), ("recvfrom_into", "hz|i"), ("dnsserver", "|is"), ("ip_to_tuple", "s"))
+SIGS = {}   # name as bytes: (name, argument letters, the repeated letter or '', how many are required)
+for _n, _s in OPS:
+    _req = _s.split("|")[0]
+    SIGS[_n.encode()] = (_n, _s.replace("|", "").replace("*", ""), _s[-2] if _s[-1:] == "*" else "",
+                         len(_req) - (2 if _req[-1:] == "*" else 0))
+BUFFER_OPS = ("readinto", "recv_into", "recvfrom_into")
+SIZED = ("read", "readline")    # without a size: at most what fits
+B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+HEXU = b"0123456789ABCDEF"
+B64V = bytearray(b"\xff" * 256)    # byte: its base64 value, 255 if none
+HEXV = bytearray(b"\xff" * 256)    # byte: its value as an uppercase hex digit, 255 if none
+SAFE = bytearray(256)               # byte: 1 if a str token writes it as it is
+for _k in range(64):
+    B64V[B64[_k]] = _k
+for _k in range(16):
+    HEXV[HEXU[_k]] = _k
+for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/":
+    SAFE[_c] = 1
+SP, SEMI, LPAR, RPAR, LBRK, RBRK, AT, EQ, PCT = 32, 59, 40, 41, 91, 93, 64, 61, 37
+# The errno names HELLO lists (the C harness's table); exceptions are named from errno.errorcode.
+ERRNOS = ("EPERM ENOENT EINTR EIO EBADF EAGAIN ENOMEM EACCES EFAULT EBUSY EEXIST EINVAL ENFILE EMFILE "
+          "ENOSPC EPIPE ERANGE ENOTSOCK EDESTADDRREQ EMSGSIZE EPROTOTYPE ENOPROTOOPT EPROTONOSUPPORT "
+          "EOPNOTSUPP EAFNOSUPPORT EADDRINUSE EADDRNOTAVAIL ENETDOWN ENETUNREACH ECONNABORTED ECONNRESET "
+          "ENOBUFS EISCONN ENOTCONN ETIMEDOUT ECONNREFUSED EHOSTUNREACH EALREADY EINPROGRESS")
+
+
+def _crc(data, c=0):
+    c ^= 0xFFFFFFFF
+    for x in data:
+        c ^= x
+        for _ in range(8):
+            c = (c >> 1) ^ (0xEDB88320 & -(c & 1))
+    return c ^ 0xFFFFFFFF
+
+
+crc32 = getattr(binascii, "crc32", _crc)
+
+
+class Fail(Exception):
+    """`? code`: the agent could not run the op."""
+
+
+class H:
+    """A handle token inside a value (poll's list)."""
+
+    def __init__(self, n):
+        self.n = n
+
+
+# ---- tokens (PROTOCOL.md section 2): b is a request line or a result, p..q a token, e the end ----
+
+def _tend(b, p, e):
+    """The end of the token at p."""
+    q = b.find(b" ", p, e)
+    return e if q < 0 else q
+
+
+def _next(b, p, e):
+    """The start of the token after the one at p."""
+    p = _tend(b, p, e)
+    return p + 1 if p < e else p
+
+
+def _dec(b, p, q):
+    """Decimal digits without a leading zero (a lone "0" is fine)."""
+    if p >= q or (q - p > 1 and b[p] == 48):
+        return False
+    for k in range(p, q):
+        if not 48 <= b[k] <= 57:
+            return False
+    return True
+
+
+def _int(b, p, q):
+    """0: an int, 1: not one, 2: beyond 64 bits."""
+    d = p + 1 if p < q and b[p] == 45 else p
+    if not _dec(b, d, q) or (d > p and q - d == 1 and b[d] == 48):
+        return 1
+    if q - d != 19:
+        return 2 if q - d > 19 else 0
+    return 2 if b[d:q] > (b"9223372036854775808" if d > p else b"9223372036854775807") else 0
+
+
+def _digits(b, k, q):
+    while k < q and 48 <= b[k] <= 57:
+        k += 1
+    return k
+
+
+def _float_ok(b, p, q):
+    """Python repr grammar: -?D+(.D+)?(e[+-]D+)? | -?inf | nan"""
+    if q - p <= 4 and b[p:q] in (b"inf", b"-inf", b"nan"):
+        return True
+    k = p + 1 if p < q and b[p] == 45 else p
+    k0, k = k, _digits(b, k, q)
+    if k == k0:
+        return False
+    if k < q and b[k] == 46:
+        k0, k = k + 1, _digits(b, k + 1, q)
+        if k == k0:
+            return False
+    if k < q and b[k] == 101:
+        if k + 1 >= q or b[k + 1] not in (43, 45):
+            return False
+        k0, k = k + 2, _digits(b, k + 2, q)
+        if k == k0:
+            return False
+    return k == q
+
+
+def _b64_ok(b, p, q):
+    """Canonical base64: padding only at the end, and the bits it leaves over zero."""
+    if (q - p) % 4:
+        return False
+    for k in range(p, q):
+        if b[k] == EQ:
+            if k < q - 2 or (k == q - 2 and b[q - 1] != EQ):
+                return False
+        elif B64V[b[k]] == 255:
+            return False
+    if q > p and b[q - 1] == EQ:
+        pad2 = b[q - 2] == EQ
+        return not B64V[b[q - (3 if pad2 else 2)]] & (15 if pad2 else 3)
+    return True
+
+
+def _str(b, p, q, build):
+    """A canonical str token's text at p..q (escapes, UTF-8): its str if build, else True; None if
+    it is not one."""
+    out = bytearray() if build else None
+    k, more, lo, hi = p, 0, 0x80, 0xBF
+    while k < q:
+        c = b[k]
+        if c == PCT:
+            if k + 2 >= q or HEXV[b[k + 1]] == 255 or HEXV[b[k + 2]] == 255:
+                return None
+            c = HEXV[b[k + 1]] * 16 + HEXV[b[k + 2]]
+            if SAFE[c]:
+                return None
+            k += 3
+        elif SAFE[c]:
+            k += 1
+        else:
+            return None
+        if more:
+            if not lo <= c <= hi:
+                return None
+            more, lo, hi = more - 1, 0x80, 0xBF
+        elif c >= 0x80:
+            if 0xC2 <= c <= 0xDF:
+                more = 1
+            elif 0xE0 <= c <= 0xEF:
+                more, lo, hi = 2, 0xA0 if c == 0xE0 else 0x80, 0x9F if c == 0xED else 0xBF
+            elif 0xF0 <= c <= 0xF4:
+                more, lo, hi = 3, 0x90 if c == 0xF0 else 0x80, 0x8F if c == 0xF4 else 0xBF
+            else:
+                return None
+        if build:
+            out.append(c)
+    if more:
+        return None
+    return bytes(out).decode() if build else True
+
+
+def _ref_ok(b, p, q):
+    k = p + 1
+    while k < q and b[k] != 46:
+        k += 1
+    if not _dec(b, p + 1, k) or k - p - 1 > 9:
+        return False
+    while k < q:
+        k += 1
+        s = k
+        if k < q and b[k] == 45:
+            k += 1
+        d = k
+        while k < q and b[k] != 46:
+            k += 1
+        if not _dec(b, d, k) or k - s > 9 or (d > s and k - d == 1 and b[d] == 48):
+            return False
+    return True
+
+
+def _kind(b, p, q):
+    """The kind of the token at p..q: one of N T F ( [ i f b y s h @, or None (a syntax error)."""
+    c = b[p]
+    if q - p == 1 and c in b"NTF([":
+        return chr(c)
+    if c == 105:
+        return None if _int(b, p + 1, q) == 1 else "i"
+    if c == 102:
+        return "f" if _float_ok(b, p + 1, q) else None
+    if c in (98, 121):
+        return chr(c) if _b64_ok(b, p + 1, q) else None
+    if c == 115:
+        return "s" if _str(b, p + 1, q, False) else None
+    if c == 104:
+        return "h" if _dec(b, p + 1, q) and q - p <= 10 else None
+    if c == AT:
+        return "@" if q - p <= 40 and _ref_ok(b, p, q) else None
+    return None
+
+
+def _check(b, p, e, depth):
+    """Check one whole value at p: (None or 'syntax' or 'range', the position past it, its kind)."""
+    q = _tend(b, p, e)
+    k = _kind(b, p, q)
+    if k is None:
+        return "syntax", p, k
+    if k == "i" and _int(b, p + 1, q) == 2:
+        return "range", p, k
+    n = q + 1 if q < e else q
+    if k in "([":
+        close = RPAR if k == "(" else RBRK
+        if depth <= 0:
+            return "range", n, k
+        while True:
+            if n >= e:
+                return "syntax", n, k
+            q = _tend(b, n, e)
+            if q - n == 1 and b[n] == close:
+                return None, (q + 1 if q < e else q), k
+            code, n, _ = _check(b, n, e, depth - 1)
+            if code:
+                return code, n, k
+    return None, n, k
+
+
+def _skip(b, p, e):
+    """The position past the value at p (brackets balanced)."""
+    d = 0
+    while True:
+        q = _tend(b, p, e)
+        if q - p == 1:
+            d += (b[p] in (LPAR, LBRK)) - (b[p] in (RPAR, RBRK))
+        p = q + 1 if q < e else q
+        if d <= 0 or p >= e:
+            return p
+
+
+def _item(t, p, e, j):
+    """The span (start, end) of item j (negative: from the end) of the container at t[p:e], else None."""
+    if not (_tend(t, p, e) - p == 1 and t[p] in (LPAR, LBRK)):
+        return None
+    spans, p = [], p + 2
+    while p < e and not (_tend(t, p, e) - p == 1 and t[p] in (RPAR, RBRK)):
+        q = _skip(t, p, e)
+        spans.append((p, q - 1 if q < e else q))
+        p = q
+    if j < 0:
+        j += len(spans)
+    return spans[j] if 0 <= j < len(spans) else None
+
+
+def _val(b, p, e):
+    """The value of the checked text at p: (value, the position past it)."""
+    q = _tend(b, p, e)
+    c, n = b[p], q + 1 if q < e else q
+    if q - p == 1 and c in (LPAR, LBRK):
+        items = []
+        while b[n] not in (RPAR, RBRK) or _tend(b, n, e) - n != 1:
+            v, n = _val(b, n, e)
+            items.append(v)
+        n = _next(b, n, e)
+        return (tuple(items) if c == LPAR else items), n
+    if q - p == 1 and c in b"NTF":
+        return (None, True, False)[b"NTF".find(b[p:q])], n
+    if c == 105:
+        return int(b[p + 1:q]), n
+    if c == 102:
+        return float(b[p + 1:q]), n
+    if c == 98:
+        return binascii.a2b_base64(memoryview(b)[p + 1:q]), n
+    if c == 121:
+        return bytearray(binascii.a2b_base64(memoryview(b)[p + 1:q])), n
+    if c == 115:
+        return _str(b, p + 1, q, True), n
+    if c == 104:
+        return H(int(b[p + 1:q])), n
+    raise Fail("type")  # a reference inside a container is not resolved: there is no value to pass
+
+
+def _esc(text):
+    out = bytearray()
+    for c in text.encode():
+        if SAFE[c]:
+            out.append(c)
+        else:
+            out.append(PCT)
+            out.append(HEXU[c >> 4])
+            out.append(HEXU[c & 15])
+    return bytes(out)
+
+
+def _type_ok(letter, k):
+    if k == "@" or letter == "v":
+        return True
+    return k in {"h": "h", "i": "i", "z": "i", "n": "ifN", "b": "by", "s": "s", "l": "["}[letter]
+
+
+# ---- the agent: its state, and one top-level function per step (a board compiles them one by one) ----
+
+class Agent:
+    """The handle table and what HELLO reports."""
+
+    def __init__(self, host=None, listen_host=None):
+        self.host, self.listen_host = host, listen_host
+        self.table = [None] * HANDLES   # [object, open] per handle
+        self.errnames = getattr(errno, "errorcode", None) or dict(
+            (getattr(errno, n), n) for n in ERRNOS.split() if hasattr(errno, n))
+        self.caps = caps()
+
+
+def caps():
+    """Capabilities, as the module shows them: tuple addresses (a UDP connect sends nothing),
+    settimeout, IPv6 sockets."""
+    out = []
+    try:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.connect(("127.0.0.1", 9))
+            out.append("tuple-address")
+        finally:
+            s.close()
+    except Exception:
+        pass
+    if hasattr(socket.socket, "settimeout"):
+        out.append("settimeout")
+    try:
+        socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).close()
+        out.append("AF_INET6")
+    except Exception:
+        pass
+    return out
+
+
+def has(op):
+    """Whether the module has op: core ops always, poll with select.poll, socket methods, functions."""
+    if op in ("hello", "reset", "const", "echo"):
+        return True
+    if op == "poll":
+        return hasattr(select, "poll")
+    if SIGS[op.encode()][1][:1] == "h":
+        return hasattr(socket.socket, op)
+    return hasattr(socket, op)
+
+
+def seal(pieces):
+    """The pieces of a line, its CRC and '\n' appended."""
+    c = 0
+    for x in pieces:
+        c = crc32(x, c)
+    pieces.append(b" %08x\n" % (c & 0xFFFFFFFF))
+    return pieces
+
+
+def line(a, b):
+    """The answer to one line (bytes without '\n' and '\r') as a list of bytes, or None."""
+    n = len(b)
+    if n == 0:
+        return None
+    if n < 9 or b[n - 9] != SP or b"%08x" % (crc32(memoryview(b)[:n - 9]) & 0xFFFFFFFF) != b[n - 8:]:
+        return seal([b"X - crc"])
+    e = n - 9
+    if _tend(b, 0, e) != 1 or b[0] != 81:   # Q
+        return seal([b"X - syntax"])
+    p = _next(b, 0, e)
+    q = _tend(b, p, e)
+    if not 0 < q - p <= 9 or not _dec(b, p, q):
+        return seal([b"X - syntax"])
+    seq = b[p:q]
+    p = _next(b, p, e)
+    if _tend(b, p, e) - p != 1 or b[p] not in (67, 83):   # C, S
+        return seal([b"X ", seq, b" syntax"])
+    mode = b[p]
+    p = _next(b, p, e)
+    if p < e and (min(memoryview(b)[p:e]) < 32 or max(memoryview(b)[p:e]) > 126 or b[p] == SP
+                  or b[e - 1] == SP or b.find(b"  ", p, e) >= 0):
+        return seal([b"X ", seq, b" syntax"])
+    ops = []
+    code = request(b, p, e, ops)
+    if code:
+        return seal([b"X ", seq, b" ", code.encode()])
+    out, pos, res = [b"R ", seq], 2 + len(seq), []
+    for k in range(len(ops)):
+        if pos + LASTROOM > LIMIT:
+            break   # not even `? code` would fit: this op and the rest do not run
+        if k:
+            out.append(b" ;")
+            pos += 2
+        try:
+            r = run(a, ops[k][0], ops[k][1], res, k, pos + 2)
+            head, n = b" = ", _len(r)
+        except Fail as f:
+            r, head, n = None, b" ? " + f.args[0].encode(), 0
+        except Exception as x:
+            r, head, n = None, b" ! " + raised(a, x), 0
+        if pos + len(head) + n > LIMIT:
+            r, head, n = None, b" ? overflow", 0
+        res.append(r)
+        out.append(head)
+        pos += len(head) + n
+        if r is not None:
+            out.extend(r)
+        elif mode == 83:    # S: stop at the first op that did not return
+            break
+    return seal(out)
+
+
+def request(b, p, e, ops):
+    """Check a request's ops in order (PROTOCOL.md section 3): None, or the first fault's code.
+    Fills ops with (name, [arguments as (text, start, end)])."""
+    while p < e:
+        q = _tend(b, p, e)
+        if q - p == 1 and b[p] == SEMI:
+            return "syntax"
+        sig = SIGS.get(b[p:q])
+        if sig is None:
+            return "op"
+        if len(ops) == MAXOPS:
+            return "range"
+        name, letters, star, least = sig
+        args = []
+        p = _next(b, p, e)
+        while p < e and not (b[p] == SEMI and _tend(b, p, e) - p == 1):
+            code, q, kind = _check(b, p, e, MAXDEPTH)
+            if code:
+                return code
+            n = len(args)
+            letter = letters[n] if n < len(letters) else star
+            if not letter or n == MAXARGS:
+                return "arity"
+            if not _type_ok(letter, kind):
+                return "type"
+            args.append((b, p, q - 1 if q < e else q))
+            p = q
+        if len(args) < least:
+            return "arity"
+        ops.append((name, args))
+        if p < e:
+            p = _next(b, p, e)
+            if p >= e:
+                return "syntax"
+    return None if ops else "syntax"
+
+
+def run(a, name, args, res, k, pos):
+    """Resolve references, check sizes and the handle (in hn_agent.c's order), run op k; the text
+    of what it returned. pos: where its value would start in the response."""
+    _, letters, star, _ = SIGS[name.encode()]
+    room = 0 if pos + SLACK >= LIMIT else (LIMIT - pos - SLACK) // 4 * 3
+    for i in range(len(args)):
+        t, p, q = args[i]
+        letter = letters[i] if i < len(letters) else star
+        if t[p] == AT:
+            path = [int(x) for x in t[p + 1:q].split(b".")]
+            if path[0] >= k or res[path[0]] is None:
+                raise Fail("ref")
+            got = res[path[0]]
+            if len(got) > 1 or isinstance(got[0], memoryview):
+                got[:] = [_join(got)]   # joined once, for every reference to it
+            t, p, q = got[0], 0, len(got[0])
+            for j in path[1:]:
+                span = _item(t, p, q, j)
+                if span is None:
+                    raise Fail("ref")
+                p, q = span
+            args[i] = (t, p, q)
+            kind = _kind(t, p, _tend(t, p, q))
+            if kind == "@" or not _type_ok(letter, kind):
+                raise Fail("type")  # a reference echoed inside a container is text, not a value
+        if letter == "z" and int(t[p + 1:q]) > room:
+            raise Fail("range")
+    if name == "echo":
+        out = [b"("]
+        for t, p, q in args:
+            out.append(b" ")
+            out.append(memoryview(t)[p:q])
+        out.append(b" )")
+        return out
+    obj = None
+    if letters[:1] == "h":
+        t, p, q = args[0]
+        h = int(t[p + 1:q])
+        if h >= HANDLES or a.table[h] is None:
+            raise Fail("handle")
+        obj = a.table[h][0]
+        args = args[1:]
+    v = [_val(t, p, q)[0] for t, p, q in args]
+    if name == "hello":
+        return hello(a)
+    if name == "reset":
+        return [b"i%d" % reset(a)]
+    if name == "const":
+        return enc(a, [const(x) for x in v], False, [])
+    if name == "poll":
+        if not has(name):
+            raise Fail("unsupported")
+        return enc(a, poll(a, v[0], v[1]), False, [])
+    if obj is None:     # a module function
+        f = getattr(socket, name, None)
+        if f is None:
+            raise Fail("unsupported")
+        return enc(a, f(*v), True, [])
+    if name in BUFFER_OPS:  # the buffer's length, then the method's own arguments
+        buf = bytearray(v[0])
+        return enc(a, (getattr(obj, name)(buf, *v[1:]), buf), True, [])
+    if name in SIZED and not v:
+        v = [room]
+    r = getattr(obj, name)(*v)
+    if name == "close":
+        a.table[h][1] = False
+    return enc(a, r, True, [])
+
+
+def const(name):
+    """The module's constant (select's for POLL*); None if absent; str() of what is not an int."""
+    for m in (socket, select):
+        v = getattr(m, name, None)
+        if v is not None:
+            return v if isinstance(v, int) and not isinstance(v, bool) else str(v)
+    return None
+
+
+def poll(a, entries, timeout):
+    p, objs = select.poll(), []
+    for x in entries:
+        if not (isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], H) and isinstance(x[1], int)
+                and x[0].n < HANDLES and a.table[x[0].n] is not None):
+            raise Fail("type")
+        o = a.table[x[0].n][0]
+        p.register(o, x[1])
+        objs.append((x[0].n, o))
+    out = []
+    for o, ev in p.poll(timeout):
+        for n, mine in objs:    # CPython answers with the fd, MicroPython with the object
+            if mine is o or (isinstance(o, int) and _fileno(mine) == o):
+                out.append((H(n), ev))
+                break
+    return out
+
+
+def _fileno(o):
+    try:
+        return o.fileno()
+    except Exception:
+        return None
+
+
+def reset(a):
+    """Close every open handle and empty the table; how many were open."""
+    n = 0
+    for e in a.table:
+        if e is not None and e[1]:
+            n += 1
+            try:
+                e[0].close()
+            except Exception:
+                pass
+    for k in range(HANDLES):
+        a.table[k] = None
+    return n
+
+
+def handle(a, obj):
+    """The handle obj has, else the lowest free one; `? full` (and obj closed) when there is none."""
+    free = None
+    for n in range(HANDLES):
+        e = a.table[n]
+        if e is not None and e[0] is obj:
+            return n
+        if e is None and free is None:
+            free = n
+    if free is None:
+        try:
+            obj.close()
+        except Exception:
+            pass
+        raise Fail("full")
+    a.table[free] = [obj, True]
+    return free
+
+
+def enc(a, v, objects, out):
+    """Append the wire text of a value to out, a list of bytes-like pieces, and return out;
+    objects: a socket or file gets a handle (else, like any other object, its repr as a str)."""
+    if v is None or v is True or v is False:
+        out.append((b"N", b"T", b"F")[(None, True, False).index(v)])
+    elif isinstance(v, H):
+        out.append(b"h%d" % v.n)
+    elif isinstance(v, int):
+        out.append(b"i%d" % v)
+    elif isinstance(v, float):
+        out.append(b"f" + repr(v).encode())
+    elif isinstance(v, str):
+        out.append(b"s" + _esc(v))
+    elif isinstance(v, (bytes, bytearray)):
+        out.append(b"y" if isinstance(v, bytearray) else b"b")
+        out.append(memoryview(binascii.b2a_base64(v))[:-1])    # the letter and its base64: one token
+    elif isinstance(v, (tuple, list)):
+        out.append(b"(" if isinstance(v, tuple) else b"[")
+        for x in v:
+            out.append(b" ")
+            sub = enc(a, x, objects, [])
+            if len(sub) > 1 and not [y for y in sub if isinstance(y, memoryview)]:
+                sub = [b"".join(sub)]   # few pieces: a list of hundreds needs kilobytes in one block
+            out.extend(sub)
+        out.append(b" )" if isinstance(v, tuple) else b" ]")
+    elif objects and hasattr(v, "close"):
+        out.append(b"h%d" % handle(a, v))
+    else:
+        out.append(b"s" + _esc(repr(v)))
+    return out
+
+
+def _len(pieces):
+    n = 0
+    for x in pieces:
+        n += len(x)
+    return n
+
+
+def _join(pieces):
+    """The text of a result, as bytes (a reference reads it)."""
+    return b"".join([bytes(x) if isinstance(x, memoryview) else x for x in pieces])
+
+
+def raised(a, x):
+    """`Class ERRNAME ( args )` of an exception; the errno name only for a positive int args[0]."""
+    args = x.args
+    name = "N"
+    if args and isinstance(args[0], int) and not isinstance(args[0], bool) and args[0] > 0:
+        name = a.errnames.get(args[0], "N")
+    return ("%s %s " % (type(x).__name__, name)).encode() + _join(enc(a, tuple(args), False, []))
+
+
+def hello(a):
+    impl = sys.implementation
+    machine = getattr(impl, "_machine", None)
+    if machine is None:
+        try:
+            import os
+            machine = os.uname().machine
+        except Exception:
+            machine = sys.platform
+    pairs = [("proto", 1), ("impl", impl.name), ("version", ".".join([str(x) for x in impl.version[:3]])),
+             ("machine", machine), ("maxline", MAXLINE), ("maxops", MAXOPS), ("handles", HANDLES)]
+    if a.host:
+        pairs.append(("host", a.host))
+    if a.listen_host:
+        pairs.append(("listen_host", a.listen_host))
+    pairs.append(("ops", [n for n, _ in OPS if has(n)]))
+    pairs.append(("caps", a.caps))
+    pairs.append(("errno", [(n, getattr(errno, n)) for n in ERRNOS.split() if hasattr(errno, n)]))
+    return enc(a, pairs, False, [])
+
+
+# ---- the link ----
+
+def readline(inp):
+    """The next line without '\n' and '\r'; LONG if it had more than MAXLINE - 1 bytes; None at EOF.
+    Read in small pieces: MicroPython's readline(n) takes n bytes of heap first, whatever comes."""
+    parts, n = [], 0
+    while True:
+        chunk = inp.readline(PIECE)
+        if not chunk:
+            return None
+        nl = chunk[-1] == 10
+        if nl:
+            chunk = chunk[:-1]
+        if n < MAXLINE:
+            if 13 in chunk:
+                chunk = chunk.replace(b"\r", b"")
+            n += len(chunk)
+            parts.append(chunk)
+            if n >= MAXLINE:
+                parts = None
+        if nl:
+            return LONG if n >= MAXLINE else b"".join(parts)
+
+
+def write(out, pieces):
+    """Write the pieces of a line: small ones gathered, big ones as they are."""
+    buf = bytearray()
+    for x in pieces:
+        if len(x) >= PIECE:
+            if buf:
+                out.write(buf)
+                buf = bytearray()
+            out.write(x)
+        else:
+            buf += x
+    if buf:
+        out.write(buf)
+
+
+def serve(a, inp, out):
+    """Answer every line of inp on out until EOF or a line that is exactly 0x04. A line the heap
+    cannot hold gets no answer (the host reports it silent) rather than ending the agent."""
+    flush = getattr(out, "flush", None)
+    while True:
+        gc.collect()    # each line starts on a heap holding only what lasts: less fragmented
+        try:
+            b = readline(inp)
+            if b is None or b == b"\x04":
+                return
+            r = seal([b"X - long"]) if b is LONG else line(a, b)
+        except MemoryError:
+            r = None
+        b = None
+        if r:
+            write(out, r)
+            if flush:
+                flush()
+        r = None
+
+
+def main(host=None, listen_host=None):
+    """Serve stdin/stdout; host and listen_host default to $SOCKCONF_HOST and $SOCKCONF_LISTEN_HOST."""
+    if host is None and listen_host is None:
+        try:
+            import os
+            host, listen_host = os.getenv("SOCKCONF_HOST"), os.getenv("SOCKCONF_LISTEN_HOST")
+        except Exception:
+            pass
+    try:
+        import micropython
+        micropython.kbd_intr(-1)    # 0x03 on the link is data, not an interrupt
+    except (ImportError, AttributeError):
+        micropython = None
+    try:
+        serve(Agent(host, listen_host), sys.stdin.buffer, sys.stdout.buffer)
+    except (KeyboardInterrupt, OSError):   # the link is gone
+        pass
+    finally:
+        if micropython:
+            micropython.kbd_intr(3)
+
+
+if __name__ == "__main__":
+    main()
