@@ -13,7 +13,7 @@ RESULTS ?=
 PYTEST_ARGS ?=
 VERSION := 0.1.0
 
-SYS_PKGS := gcc clang make pkg-config python3 python3-venv liblwip-dev libslirp-dev libglib2.0-dev iproute2
+SYS_PKGS := gcc clang make pkg-config python3 python3-venv liblwip-dev libslirp-dev libglib2.0-dev iproute2 libclang-rt-14-dev
 WARN := -std=c99 -Wall -Wextra -Werror
 CFLAGS ?= -O2
 CORE := harness/hn_wire.c harness/hn_agent.c
@@ -27,14 +27,14 @@ HDRS := $(wildcard harness/*.h harness/host/*.h harness/test/*.h ref/*.h) harnes
 SAN := -g -fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: conformance test deps sysdeps browser-deps build c-test py-test coverage record clean \
-	matrix certificate baseline-diff junit
+	matrix certificate baseline-diff junit bench bench-deps fuzz fuzz-ci
 
 # certify a target: TARGET=ref|ref-tap|harness|cmd:COMMAND|a target file, PROFILE=name, RESULTS=file.json
 conformance: deps build
 	$(VPY) -m pytest conformance/cases --target='$(TARGET)' $(if $(PROFILE),--profile=$(PROFILE)) \
 	  $(if $(RESULTS),--results=$(RESULTS)) -ra $(PYTEST_ARGS)
 
-test: deps browser-deps build c-test py-test
+test: deps browser-deps build c-test fuzz-ci py-test
 
 # ---- set-up ----
 
@@ -45,6 +45,8 @@ sysdeps:
 	for c in gcc clang make pkg-config; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	PATH="$$PATH:/usr/sbin:/sbin" command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	pkg-config --exists lwip slirp 2>/dev/null || missing="$$missing liblwip-dev/libslirp-dev"; \
+	echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' | \
+	  clang -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1 || missing="$$missing libclang-rt-14-dev"; \
 	$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "sockconf: missing:$$missing"; \
@@ -121,6 +123,29 @@ $(RB)/rf_test_sem: $(CORE) $(RT_SRC) ref/test/rf_peer.h $(HDRS) | $(RB)
 $(RB)/rf_test_sem-clang: $(CORE) $(RT_SRC) ref/test/rf_peer.h $(HDRS) | $(RB)
 	clang $(WARN) -O2 -Iharness $(LWIP_CFLAGS) -o $@ $(CORE) $(RT_SRC) $(LWIP_LIBS)
 
+# ---- libFuzzer over the agent's parser and dispatch (ASan + UBSan), seeded from the vectors ----
+
+FUZZ_RUNS ?= 2000000
+FUZZ_JOBS ?= 1
+FUZZ_CI_RUNS ?= 20000
+FZ := $(B)/fuzz
+
+$(B)/hn_fuzz: $(CORE) harness/test/hn_fuzz.c $(HDRS) | $(B)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iharness -o $@ \
+	  $(CORE) harness/test/hn_fuzz.c
+
+$(FZ)/hn_fuzz.dict: harness/test/hn_fuzz_seeds.py harness/test/hn_fuzz.dict harness/ops.def $(wildcard vectors/protocol/*.vec) $(wildcard harness/test/hn_fuzz_regress/*) $(VENV)/.installed
+	mkdir -p $(FZ)
+	PYTHONPATH=conformance $(VPY) harness/test/hn_fuzz_seeds.py vectors/protocol harness/test/hn_fuzz.dict $(FZ)
+
+# a bounded session: prints executions, coverage and crashes (FUZZ_RUNS, FUZZ_JOBS)
+fuzz: $(B)/hn_fuzz $(FZ)/hn_fuzz.dict
+	harness/test/hn_fuzz.sh $(B)/hn_fuzz $(FUZZ_RUNS) $(FZ) $(FUZZ_JOBS)
+
+# the short one make test runs
+fuzz-ci: $(B)/hn_fuzz $(FZ)/hn_fuzz.dict
+	harness/test/hn_fuzz.sh $(B)/hn_fuzz $(FUZZ_CI_RUNS) $(FZ) 1
+
 HOSTILE_LINES ?= 200000
 
 c-test: $(B)/hn_test_wire $(B)/hn_vectors $(B)/hn_test_agent $(B)/clang.stamp $(RB)/rf_test_sem $(RB)/rf_test_sem-clang
@@ -155,6 +180,23 @@ coverage: deps | $(B)
 record: deps build
 	$(VPY) -m pytest conformance/cases --target=ref -q --results=$(B)/ref-results.json $(PYTEST_ARGS)
 	cd conformance && ../$(VPY) -m sockconf.record write ../$(B)/ref-results.json ../$(ORACLE_RECORD)
+
+# ---- benchmarks (not tests): a table with the goals, and BENCH_OUT=file.json ----
+
+BENCH_OUT ?=
+
+bench: deps build bench-deps
+	cd conformance && ../$(VPY) -m sockconf.bench $(if $(BENCH_OUT),--out $(abspath $(BENCH_OUT)))
+
+# the footprint figure cross-compiles the harness core for Cortex-M4
+bench-deps:
+	@if ! command -v arm-none-eabi-gcc >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gcc-arm-none-eabi; \
+	  else \
+	    echo "sockconf: the footprint figure will be n/a; to measure it: sudo apt-get install -y gcc-arm-none-eabi"; \
+	  fi; \
+	fi
 
 # ---- reports over results files (conformance/sockconf/reports; python -m sockconf.reports ...) ----
 

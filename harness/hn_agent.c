@@ -3,6 +3,7 @@
 
 #define HN_TRAILER 10   // " xxxxxxxx\n"
 #define HN_SLACK 128    // room kept after returned data for brackets and an address
+#define HN_LASTROOM 16  // " ; ? unsupported": the longest answer an op can fall back to
 
 typedef struct {
     const char *name;
@@ -366,7 +367,7 @@ static size_t hn_reject(hn_agent *a, const char *seq, size_t seqlen, const char 
 }
 
 static int hn_crc_ok(const char *line, size_t n) {
-    if (n < 10 || line[n - 9] != ' ') {
+    if (n < 9 || line[n - 9] != ' ') {
         return 0;
     }
     uint32_t want = 0;
@@ -583,8 +584,8 @@ static const char *hn_prepare(hn_call *c, const hn_result *res, int k) {
             }
             c->args[i] = r;
             c->from_ref[i] = 1;
-            if (!hn_type_ok(letter, hn_wire_kind(r))) {
-                return "type";
+            if (hn_wire_kind(r) == HN_K_REF || !hn_type_ok(letter, hn_wire_kind(r))) {
+                return "type";  // a reference echoed inside a container is text, not a value
             }
         }
         if (letter == 'z') {
@@ -672,6 +673,9 @@ size_t hn_agent_line(hn_agent *a, char *line, size_t n) {
         a->out[pos++] = seq[k];
     }
     for (int k = 0; k < nops; k++) {
+        if (pos + HN_LASTROOM > HN_MAXLINE - HN_TRAILER) {
+            break;  // not even `? code` would fit: this op and the rest do not run
+        }
         hn_call c = {0};
         c.a = a;
         c.limit = HN_MAXLINE - HN_TRAILER;

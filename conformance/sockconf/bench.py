@@ -1,0 +1,304 @@
+"""Benchmarks (make bench): measured, printed as a table with the goals, written as JSON. Not tests:
+nothing here passes or fails on a number.
+
+    python -m sockconf.bench [--out FILE.json] [--quick]
+
+1. suite time: wall time of a full case run per target, against the waits its cases declare
+   (@case(slow=...): their timeouts and deliberate delays); goal ratio <= 1.3;
+2. round trips per case (the target side's requests, from the results file's transcripts);
+   goal <= 1.2 on average;
+3. wire bytes per payload byte for bulk send and recv (goal <= 1.4), and over a simulated
+   115200-baud pty (sockconf.slowlink) the payload throughput as a share of the link's limit
+   (goal >= 80%);
+4. the C harness core cross-compiled for Cortex-M4 (arm-none-eabi-gcc -Os), text and static
+   RAM without the socket backend and libc (goals 4 KiB, 1 KiB); the MicroPython agent's source
+   size and heap use;
+5. the oracle's start-up time and per-op latency, next to the host-kernel target's.
+"""
+import argparse
+import ast
+import json
+import os
+import pathlib
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import client as sc_client
+from . import peers as sc_peers
+from . import transport as sc_transport
+from .wire import Handle, Ref
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+ORACLE = ROOT / "ref" / "build" / "sockconf-ref"
+HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
+AGENT = ROOT / "harness" / "micropython" / "agent.py"
+CORE = [ROOT / "harness" / "hn_wire.c", ROOT / "harness" / "hn_agent.c"]
+GOALS = {"suite_time_ratio": ("<=", 1.3), "round_trips_per_case_avg": ("<=", 1.2),
+         "wire_bytes_per_payload_byte": ("<=", 1.4), "link_115200_efficiency": (">=", 0.80),
+         "harness_text_bytes": ("<=", 4096), "harness_ram_bytes": ("<=", 1024), "oracle_start_ms": ("<=", 20)}
+
+
+def _session(argv, dns=None):
+    env = dict(os.environ, SOCKCONF_DNS_PORT=str(dns.port)) if dns else None
+    t = sc_transport.PipeTransport(argv, env=env)
+    c = sc_client.Client(t, resync_wait=0)
+    c.hello()
+    return t, c
+
+
+# ---- 1 and 2: suite time and round trips ----
+
+def declared_waits():
+    """{case function name: seconds it waits on purpose} from the @case(slow=...) decorators, for
+    results files that do not carry each case's own "slow" (module constants are resolved)."""
+    waits = {}
+    for path in sorted((ROOT / "conformance" / "cases").glob("test_*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        consts = {t.id: n.value.value for n in tree.body if isinstance(n, ast.Assign)
+                  and isinstance(n.value, ast.Constant) for t in n.targets if isinstance(t, ast.Name)}
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef):
+                for dec in node.decorator_list:
+                    if isinstance(dec, ast.Call) and ast.unparse(dec.func) == "case":
+                        for kw in dec.keywords:
+                            if kw.arg == "slow" and isinstance(kw.value, ast.Constant):
+                                waits[node.name] = float(kw.value.value)
+                            elif kw.arg == "slow" and isinstance(kw.value, ast.Name) and kw.value.id in consts:
+                                waits[node.name] = float(consts[kw.value.id])
+    return waits
+
+
+def suite_run(target, out_dir):
+    """(wall seconds, results data) of a full case run against target."""
+    results = pathlib.Path(out_dir) / ("%s.json" % target)
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-m", "pytest", "conformance/cases", "-q", "-p", "no:cacheprovider",
+                    "--target=" + target, "--results=%s" % results], cwd=ROOT, capture_output=True, timeout=1200)
+    wall = time.monotonic() - t0
+    return wall, json.loads(results.read_text())
+
+
+def suite_figures(target, data, wall, waits):
+    ran = [c for c in data["cases"] if c["status"] != "UNSUPPORTED"]
+    sides = 1 if target in ("ref", "ref-tap") else 2     # a non-oracle target also runs the oracle side
+    waited = sum(c["slow"] if "slow" in c else waits.get(c["id"].rpartition("::")[2].split("[")[0], 0.0)
+                 for c in ran) * sides
+    trips = [sum(1 for line in (c.get("transcript") or {}).get("target") or [] if line.startswith("> "))
+             for c in ran]
+    return {"wall_s": round(wall, 2), "declared_waits_s": round(waited, 2), "cases": len(ran),
+            "ratio": round(wall / waited, 2) if waited else None,
+            "round_trips_avg": round(statistics.mean(trips), 2) if trips else None,
+            "round_trips_median": statistics.median(trips) if trips else None,
+            "round_trips_max": max(trips) if trips else None,
+            "round_trips_top": sorted(((n, c["id"].rpartition("::")[2]) for n, c in zip(trips, ran)),
+                                      reverse=True)[:5]}
+
+
+# ---- 3: wire efficiency ----
+
+def bulk_efficiency(argv, total=256 * 1024, chunk=2048):
+    """Wire bytes per payload byte: (sending `total` bytes with sendall in `chunk`s, receiving
+    them back with read), both directions through the protocol, to an echo peer."""
+    with sc_peers.FakeDns() as dns, sc_peers.TcpEcho() as echo:
+        t, c = _session(argv, dns)
+        try:
+            host = c.info.get("host", sc_peers.LOOPBACK)
+            c.call([("getaddrinfo", [host, echo.port, 0, 1]), ("socket", []), ("connect", [Ref(1), Ref(0, 0, -1)]),
+                    ("settimeout", [Ref(1), 5.0])])
+            data = bytes(range(256)) * (chunk // 256)
+            out0, in0 = c.bytes_out, c.bytes_in
+            for _ in range(total // chunk):
+                c.call([("sendall", [Handle(0), data])])
+            up = (c.bytes_out - out0) / total
+            out0, in0 = c.bytes_out, c.bytes_in
+            got = 0
+            for _ in range(total // chunk * 4):
+                if got >= total:
+                    break
+                r = c.call([("read", [Handle(0), min(chunk, total - got)])]).results[0]
+                got += len(r.value)
+            down = (c.bytes_in - in0) / max(got, 1)
+        finally:
+            t.close()
+    return up, down
+
+
+def link_efficiency(baud=115200, total=16 * 1024, chunk=2048):
+    """Payload bytes a second through a simulated `baud` pty, as a share of its limit (baud/10),
+    sending to an echo peer and reading back (the payload crosses the link once each way)."""
+    argv = [sys.executable, "-m", "sockconf.slowlink", str(baud), str(HARNESS)]
+    with sc_peers.TcpEcho() as echo:
+        t = sc_transport.PtyTransport(argv, env=dict(os.environ, PYTHONPATH=str(ROOT / "conformance")))
+        c = sc_client.Client(t, resync_wait=0.1)
+        try:
+            c.hello()
+            c.call([("getaddrinfo", ["127.0.0.1", echo.port, 0, 1]), ("socket", []),
+                    ("connect", [Ref(1), Ref(0, 0, -1)]), ("settimeout", [Ref(1), 30.0])])
+            data = bytes(range(256)) * (chunk // 256)
+            t0 = time.monotonic()
+            for _ in range(total // chunk):
+                c.call([("sendall", [Handle(0), data])], timeout=60)
+                c.call([("read", [Handle(0), chunk])], timeout=60)
+            took = time.monotonic() - t0
+        finally:
+            t.close()
+    return (2 * total / took) / (baud / 10.0), took
+
+
+# ---- 4: footprint ----
+
+def footprint():
+    """Text and static RAM (data + bss) of the harness core for Cortex-M4 at -Os; None where no
+    arm-none-eabi-gcc is installed (package gcc-arm-none-eabi)."""
+    gcc, size = shutil.which("arm-none-eabi-gcc"), shutil.which("arm-none-eabi-size")
+    if not (gcc and size):
+        return None, "arm-none-eabi-gcc is not installed (apt-get install gcc-arm-none-eabi)"
+    with tempfile.TemporaryDirectory() as d:
+        objs = []
+        for src in CORE:
+            obj = pathlib.Path(d) / (src.stem + ".o")
+            subprocess.run([gcc, "-mcpu=cortex-m4", "-mthumb", "-Os", "-std=c99", "-ffunction-sections",
+                            "-fdata-sections", "-I", str(ROOT / "harness"), "-c", str(src), "-o", str(obj)],
+                           check=True, capture_output=True)
+            objs.append(str(obj))
+        out = subprocess.run([size, "-t"] + objs, check=True, capture_output=True, text=True).stdout
+    text, data, bss = (int(x) for x in out.strip().splitlines()[-1].split()[:3])
+    return {"text": text, "data": data, "bss": bss, "table": out.strip()}, None
+
+
+def agent_figures():
+    """The MicroPython agent's source size, and its heap use under a MicroPython binary
+    ($SOCKCONF_MICROPYTHON) measured as gc.mem_alloc() before and after importing it."""
+    if not AGENT.exists():
+        return None, None, "harness/micropython/agent.py does not exist yet"
+    src = AGENT.stat().st_size
+    mp = os.environ.get("SOCKCONF_MICROPYTHON")
+    if not (mp and os.access(mp, os.X_OK)):
+        return src, None, "no MicroPython binary: set SOCKCONF_MICROPYTHON=PATH"
+    probe = ("import gc, sys\nsys.path.insert(0, %r)\ngc.collect()\na = gc.mem_alloc()\nimport agent\n"
+             "gc.collect()\nprint(gc.mem_alloc() - a)\n" % str(AGENT.parent))
+    r = subprocess.run([mp, "-c", probe], capture_output=True, text=True, timeout=30)
+    try:
+        return src, int(r.stdout.strip().splitlines()[-1]), None
+    except (ValueError, IndexError):
+        return src, None, "the heap probe printed %r %r" % (r.stdout[-200:], r.stderr[-200:])
+
+
+# ---- 5: oracle latency ----
+
+def start_ms(argv, n=30):
+    times = []
+    for _ in range(n):
+        t0 = time.monotonic()
+        t, c = _session(argv)
+        times.append((time.monotonic() - t0) * 1e3)
+        t.close()
+    return statistics.median(times)
+
+
+def op_latency_us(argv, n=200):
+    """Median round trip of one 1-byte send + recv on a connected socket to an echo peer, minus
+    the median of an `echo` op (the link alone): what the stack adds per op."""
+    with sc_peers.TcpEcho() as echo:
+        t, c = _session(argv)
+        try:
+            host = c.info.get("host", sc_peers.LOOPBACK)
+            c.call([("getaddrinfo", [host, echo.port, 0, 1]), ("socket", []), ("connect", [Ref(1), Ref(0, 0, -1)]),
+                    ("settimeout", [Ref(1), 5.0])])
+            link, op = [], []
+            for _ in range(n):
+                t0 = time.perf_counter()
+                c.call([("echo", [])])
+                t1 = time.perf_counter()
+                c.call([("send", [Handle(0), b"x"]), ("recv", [Handle(0), 1])])
+                t2 = time.perf_counter()
+                link.append(t1 - t0)
+                op.append(t2 - t1)
+        finally:
+            t.close()
+    return statistics.median(op) * 1e6 / 2, statistics.median(link) * 1e6
+
+
+def measure(quick=False):
+    out, notes = {}, []
+    waits = declared_waits()
+    with tempfile.TemporaryDirectory() as d:
+        for target in (["ref"] if quick else ["ref", "harness"]):
+            wall, data = suite_run(target, d)
+            out["suite_" + target] = suite_figures(target, data, wall, waits)
+    ref = out["suite_ref"]
+    out["suite_time_ratio"] = ref["ratio"]
+    out["round_trips_per_case_avg"] = ref["round_trips_avg"]
+    out["round_trips_per_case_max"] = ref["round_trips_max"]
+    out["round_trips_per_case_median"] = ref["round_trips_median"]
+    up, down = bulk_efficiency([str(HARNESS)])
+    out["wire_bytes_per_payload_byte_send"], out["wire_bytes_per_payload_byte_recv"] = round(up, 3), round(down, 3)
+    out["wire_bytes_per_payload_byte"] = round(max(up, down), 3)
+    eff, took = link_efficiency(total=8 * 1024 if quick else 16 * 1024)
+    out["link_115200_efficiency"] = round(eff, 3)
+    out["link_115200_seconds"] = round(took, 1)
+    fp, why = footprint()
+    if fp:
+        out["harness_text_bytes"], out["harness_ram_bytes"] = fp["text"], fp["data"] + fp["bss"]
+        out["harness_size_table"] = fp["table"]
+    else:
+        out["harness_text_bytes"] = out["harness_ram_bytes"] = None
+        notes.append(why)
+    src, heap, why = agent_figures()
+    out["agent_source_bytes"], out["agent_heap_bytes"] = src, heap
+    if why:
+        notes.append(why)
+    out["oracle_start_ms"] = round(start_ms([str(ORACLE)]), 2)
+    out["host_start_ms"] = round(start_ms([str(HARNESS)]), 2)
+    (o_op, o_link), (h_op, h_link) = op_latency_us([str(ORACLE)]), op_latency_us([str(HARNESS)])
+    out["oracle_op_latency_us"], out["host_op_latency_us"] = round(o_op, 1), round(h_op, 1)
+    out["link_echo_rtt_us"] = round((o_link + h_link) / 2, 1)
+    out["notes"] = notes
+    return out
+
+
+def table(m):
+    rows = [("suite time ratio (ref: wall / declared waits)", "suite_time_ratio"),
+            ("round trips per case, average", "round_trips_per_case_avg"),
+            ("round trips per case, median", "round_trips_per_case_median"),
+            ("round trips per case, maximum", "round_trips_per_case_max"),
+            ("wire bytes per payload byte (worst of send, recv)", "wire_bytes_per_payload_byte"),
+            ("115200-baud pty: payload share of the link", "link_115200_efficiency"),
+            ("harness core text, Cortex-M4 -Os (bytes)", "harness_text_bytes"),
+            ("harness core static RAM (bytes)", "harness_ram_bytes"),
+            ("MicroPython agent source (bytes)", "agent_source_bytes"),
+            ("MicroPython agent heap (bytes)", "agent_heap_bytes"),
+            ("oracle start-up (ms, median)", "oracle_start_ms"),
+            ("oracle per-op latency (us, median)", "oracle_op_latency_us"),
+            ("host-kernel target per-op latency (us, median)", "host_op_latency_us")]
+    lines = ["| figure | measured | goal |", "|---|---|---|"]
+    for label, key in rows:
+        goal = GOALS.get(key)
+        lines.append("| %s | %s | %s |" % (label, "n/a" if m.get(key) is None else m[key],
+                                          "%s %s" % goal if goal else ""))
+    for target in ("ref", "harness"):
+        s = m.get("suite_" + target)
+        if s:
+            lines.append("| suite on %s: wall %.1f s, declared waits %.1f s, %d cases | ratio %s | |"
+                         % (target, s["wall_s"], s["declared_waits_s"], s["cases"], s["ratio"]))
+    return "\n".join(lines) + "".join("\n\nnote: " + n for n in m.get("notes", []))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog="python -m sockconf.bench", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", help="write the figures as JSON here")
+    ap.add_argument("--quick", action="store_true", help="fewer and smaller runs")
+    args = ap.parse_args(argv)
+    m = measure(args.quick)
+    print(table(m))
+    if args.out:
+        pathlib.Path(args.out).write_text(json.dumps(m, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
