@@ -230,6 +230,12 @@ def results_path(request):
 
 
 @pytest.fixture(scope="session")
+def baseline_path(request):
+    """The --baseline option (None: no regression gate)."""
+    return request.config.getoption("--baseline")
+
+
+@pytest.fixture(scope="session")
 def host_net(request):
     """The --host-net option."""
     return request.config.getoption("--host-net")
