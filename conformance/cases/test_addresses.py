@@ -11,7 +11,6 @@ import pytest
 from sockconf.case import case
 from sockconf.wire import Ok, Raised, Ref
 
-WOULD_BLOCK = ("EAGAIN", "EWOULDBLOCK")
 
 
 def _shown(r):
@@ -19,25 +18,6 @@ def _shown(r):
     if isinstance(r, Raised):
         return "%s %s %r" % (r.cls, r.errno or "N", r.args)
     return "returned %r" % (r.value,) if isinstance(r, Ok) else repr(r)
-
-
-def _retry(side, op, seconds=3.0):
-    """Run op (on a non-blocking socket) until it does not raise EAGAIN; bounded in count and time."""
-    deadline = time.monotonic() + seconds
-    for _ in range(400):
-        r = side.call([op])[0]
-        if not (isinstance(r, Raised) and r.errno in WOULD_BLOCK) or time.monotonic() >= deadline:
-            return r
-        time.sleep(0.01)
-    return r
-
-
-def _dial(side, port, timeout=2.0):
-    """A host connection to the target's port, or the OSError that refused it."""
-    try:
-        return side.dial(port, timeout)
-    except OSError as e:
-        return e
 
 
 def _datagrams(peer, n, seconds=2.0):
@@ -71,7 +51,7 @@ def test_getaddrinfo_address_serves_connect_bind_and_sendto(side):
                    ("bind", [Ref(1), Ref(0, 0, -1)]), ("listen", [Ref(1), 1])])
     for x in r:
         side.ok(x, "bind to getaddrinfo('0.0.0.0', %d, 0, SOCK_STREAM)[0][-1]" % port, clause="mp:addr.numeric")
-    dialed = _dial(side, port)
+    dialed = side.try_dial(port)
     side.check(not isinstance(dialed, OSError), "a socket bound to getaddrinfo('0.0.0.0', %d)'s address and "
                "listening did not take a connection to port %d: %s" % (port, port, dialed), "mp:addr.numeric")
 
@@ -100,7 +80,7 @@ def test_ipv4_tuple_serves_connect_bind_and_sendto(side):
     r = side.call([("socket", []), ("bind", [Ref(0), ("0.0.0.0", port)]), ("listen", [Ref(0), 1])])
     for x in r:
         side.ok(x, "bind(('0.0.0.0', %d))" % port)
-    dialed = _dial(side, port)
+    dialed = side.try_dial(port)
     side.check(not isinstance(dialed, OSError), "a socket bound to ('0.0.0.0', %d) and listening did not take "
                "a connection: %s" % (port, dialed))
 
@@ -159,7 +139,7 @@ def test_ipv6_tuple_addresses(side):
     for x in r:
         side.ok(x, "a UDP socket of AF_INET6 bound to and sent to ('::1', %d, 0, 0)" % port)
     receiver = r[0].value
-    got = side.ok(_retry(side, ("recvfrom", [receiver, 16])), "recvfrom on ('::1', %d, 0, 0)" % port)
+    got = side.ok(side.retry(("recvfrom", [receiver, 16])), "recvfrom on ('::1', %d, 0, 0)" % port)
     side.check(got[0] == b"six", "recvfrom got %r, the datagram was b'six'" % (got[0],))
     addr = got[1]
     side.check(isinstance(addr, tuple) and len(addr) == 4 and isinstance(addr[0], str) and ":" in addr[0]

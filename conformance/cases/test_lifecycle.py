@@ -32,25 +32,6 @@ def _oserror(side, r, what, clause=None):
     return r
 
 
-def _retry(side, op, seconds=3.0):
-    """Run op (on a non-blocking socket) until it does not raise EAGAIN; bounded in count and time."""
-    deadline = time.monotonic() + seconds
-    for _ in range(400):
-        r = side.call([op])[0]
-        if not (isinstance(r, Raised) and r.errno in WOULD_BLOCK) or time.monotonic() >= deadline:
-            return r
-        time.sleep(0.01)
-    return r
-
-
-def _dial(side, port, timeout=2.0):
-    """A host connection to the target's port, or the OSError that refused it (or timed out)."""
-    try:
-        return side.dial(port, timeout)
-    except OSError as e:
-        return e
-
-
 def _listening(side, port, backlog=(1,), options=()):
     """Ops: a TCP socket (Ref(1)) bound to ('0.0.0.0', port) through getaddrinfo, options set, listening."""
     return ([("getaddrinfo", ["0.0.0.0", port, 0, side.const("SOCK_STREAM")]), ("socket", [])] + list(options) +
@@ -68,7 +49,7 @@ def _listen(side, port, backlog=(1,), options=(), clause=None):
 def _accept(side, listener, clause=None):
     """accept() on the listener made non-blocking, retried while it would block: (conn, address)."""
     side.ok(side.call([("setblocking", [listener, False])])[0], "setblocking(False) on the listener", clause)
-    pair = side.ok(_retry(side, ("accept", [listener])), "accept", clause)
+    pair = side.ok(side.retry(("accept", [listener])), "accept", clause)
     side.check(isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Handle),
                "accept returned %r, not a pair (conn, address)" % (pair,), clause)
     return pair
@@ -92,7 +73,7 @@ def _exchange(side, conn, host_sock, clause=None):
     host_sock.sendall(b"to-conn")
     back = b""
     for _ in range(20):   # bounded: 7 bytes, perhaps in pieces
-        chunk = side.ok(_retry(side, ("recv", [conn, 7 - len(back)])), "conn.recv", clause)
+        chunk = side.ok(side.retry(("recv", [conn, 7 - len(back)])), "conn.recv", clause)
         if not chunk:
             break
         back += chunk
@@ -244,7 +225,7 @@ def test_bind_gives_the_socket_its_address(side):
     receives the datagram the host sends to Q."""
     port = side.free_port()
     listener = _listen(side, port)
-    dialed = _dial(side, port)
+    dialed = side.try_dial(port)
     side.check(not isinstance(dialed, OSError), "nothing took a connection on the bound port %d: %s"
                % (port, dialed))
     _accept(side, listener)
@@ -257,7 +238,7 @@ def test_bind_gives_the_socket_its_address(side):
         side.ok(x, "a UDP socket bound to port %d" % port)
     sender = side.udp_sender()
     sender.send(b"bound", side.listen_host, port)
-    got = side.ok(_retry(side, ("recvfrom", [r[1].value, 16])), "recvfrom on the bound UDP socket")
+    got = side.ok(side.retry(("recvfrom", [r[1].value, 16])), "recvfrom on the bound UDP socket")
     side.check(got[0] == b"bound", "the UDP socket bound to port %d received %r, the host sent b'bound'"
                % (port, got[0]))
     side.detail("recvfrom address", repr(got[1]))
@@ -284,11 +265,11 @@ def test_listen_enables_accepting_connections(side):
     r = side.call(_listening(side, port)[:-1])
     for x in r:
         side.ok(x, "binding port %d" % port)
-    early = _dial(side, port, timeout=0.3)
+    early = side.try_dial(port, timeout=0.3)
     side.check(isinstance(early, OSError), "a connection to port %d was taken before listen()" % port)
     side.detail("before listen", type(early).__name__ if isinstance(early, OSError) else "connected")
     side.ok(side.call([("listen", [r[1].value, 1])])[0], "listen(1)")
-    dialed = _dial(side, port)
+    dialed = side.try_dial(port)
     side.check(not isinstance(dialed, OSError), "after listen(1), a connection to port %d failed: %s"
                % (port, dialed))
     conn, _ = _accept(side, r[1].value)
@@ -300,7 +281,7 @@ def test_negative_backlog_is_taken(side):
     """listen(-1) is set to 0 and returns; the socket then accepts a connection."""
     port = side.free_port()
     listener = _listen(side, port, backlog=(-1,))
-    dialed = _dial(side, port)
+    dialed = side.try_dial(port)
     side.check(not isinstance(dialed, OSError), "after listen(-1), a connection to port %d failed: %s"
                % (port, dialed))
     conn, _ = _accept(side, listener)
@@ -312,7 +293,7 @@ def test_listen_without_backlog(side):
     """listen() picks a reasonable backlog: the socket accepts a connection made before accept()."""
     port = side.free_port()
     listener = _listen(side, port, backlog=())
-    dialed = _dial(side, port)
+    dialed = side.try_dial(port)
     side.check(not isinstance(dialed, OSError), "after listen(), a connection to port %d failed: %s"
                % (port, dialed))
     conn, _ = _accept(side, listener)
@@ -330,11 +311,11 @@ def test_backlog_connections_wait_to_be_accepted(side):
     listener = _listen(side, port, backlog=(backlog,))
     dialed = []
     for k in range(backlog):
-        s = _dial(side, port)
+        s = side.try_dial(port)
         side.check(not isinstance(s, OSError), "connection %d of a backlog of %d was not allowed: %s"
                    % (k + 1, backlog, s))
         dialed.append(s)
-    beyond = [not isinstance(_dial(side, port, timeout=0.2), OSError) for _ in range(2)]
+    beyond = [not isinstance(side.try_dial(port, timeout=0.2), OSError) for _ in range(2)]
     side.detail("connections beyond the backlog allowed (of 2 tried)", sum(beyond))
     wanted = {s.getsockname()[1] for s in dialed}
     seen, accepted = set(), 0
@@ -375,7 +356,7 @@ def test_accept_address_is_the_peers(side):
     address part is where the target sees the host from, shown as a detail)."""
     port = side.free_port()
     listener = _listen(side, port)
-    dialed = _dial(side, port)
+    dialed = side.try_dial(port)
     side.check(not isinstance(dialed, OSError), "a connection to the listening port %d failed: %s"
                % (port, dialed))
     conn, address = _accept(side, listener)
@@ -399,7 +380,7 @@ def test_connect_reaches_the_peer_or_raises(side):
     side.check(echo.wait_received(7) == b"connect", "the peer received %r" % bytes(echo.received))
     back = b""
     for _ in range(20):   # bounded: 7 bytes, perhaps in pieces
-        chunk = side.ok(_retry(side, ("recv", [r[1].value, 7 - len(back)])), "recv from the peer")
+        chunk = side.ok(side.retry(("recv", [r[1].value, 7 - len(back)])), "recv from the peer")
         if not chunk:
             break
         back += chunk
@@ -429,7 +410,7 @@ def test_so_reuseaddr_lets_a_new_listener_take_a_port_in_time_wait(side, value):
     side.check(r[2].value is None, "setsockopt returned %r, not None" % (r[2].value,), "mp:setsockopt.value")
     for x in r:
         side.ok(x, "listening on port %d" % port)
-    dialed = _dial(side, port)
+    dialed = side.try_dial(port)
     side.check(not isinstance(dialed, OSError), "a connection to port %d failed: %s" % (port, dialed))
     conn, _ = _accept(side, r[1].value)
     side.call([("close", [conn]), ("close", [r[1].value])])
@@ -445,7 +426,7 @@ def test_so_reuseaddr_lets_a_new_listener_take_a_port_in_time_wait(side, value):
     r = side.call(_listening(side, port, options=option), mode="C")
     for x in r:
         side.ok(x, "with SO_REUSEADDR=%r again, binding port %d after its connection closed" % (value, port))
-    again = _dial(side, port)
+    again = side.try_dial(port)
     side.check(not isinstance(again, OSError), "the new listener on port %d took no connection: %s" % (port, again))
     _accept(side, r[1].value)
 
@@ -495,7 +476,7 @@ def test_every_operation_on_a_closed_socket_fails(side, state):
 
     if state == "listening":
         again = _listen(side, port)
-        dialed = _dial(side, port)
+        dialed = side.try_dial(port)
         side.check(not isinstance(dialed, OSError), "after the listener on port %d was closed, a new socket "
                    "could not take its port: %s" % (port, dialed))
         _accept(side, again)

@@ -191,6 +191,25 @@ class Side:
                        errno_clause or clause)
         return result
 
+    def retry(self, op, seconds=3.0):
+        """Run one op (on a non-blocking socket) until it does not raise EAGAIN/EWOULDBLOCK; its
+        last result. Bounded: 400 tries, `seconds` in all."""
+        deadline = time.monotonic() + seconds
+        for _ in range(400):
+            r = self.call([op])[0]
+            if not (isinstance(r, wire.Raised) and r.errno in ("EAGAIN", "EWOULDBLOCK")) or \
+                    time.monotonic() >= deadline:
+                return r
+            time.sleep(0.01)
+        return r
+
+    def try_dial(self, port, timeout=2.0):
+        """dial(), or the OSError that refused it (or timed out)."""
+        try:
+            return self.dial(port, timeout)
+        except OSError as e:
+            return e
+
     def timed(self, ops, mode="S", timeout=10.0):
         """call(), and the seconds it took on the host (the link round trip included)."""
         t0 = time.monotonic()

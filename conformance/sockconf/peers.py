@@ -139,7 +139,45 @@ class Sink(_Peer):
         return bytes(data)
 
 
-class FakeDns:
+class _Udp:
+    """A UDP socket with one thread serving it; every datagram and its sender kept in .got."""
+
+    def __init__(self, bind=LOOPBACK, port=0):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((bind, port))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self.got = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self):
+        while not self._stop.is_set():
+            try:
+                data, addr = self.sock.recvfrom(65536)
+            except OSError:
+                continue
+            self.got.append((data, addr))
+            self.answer(data, addr)
+
+    def answer(self, data, addr):
+        """What to do with a datagram (the default: keep it only)."""
+
+    def close(self):
+        self._stop.set()
+        _wake([self.sock])
+        self._thread.join(timeout=5)
+        self.sock.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class FakeDns(_Udp):
     """A DNS server on UDP (loopback unless told). A queries for names in `zone` get that address; names ending
     in .invalid or under nxdomain. get NXDOMAIN, servfail. SERVFAIL, silent. no answer, nodata. an
     empty answer; every name asked is kept in `queries`. Nothing is ever forwarded anywhere."""
@@ -147,13 +185,7 @@ class FakeDns:
     def __init__(self, bind=LOOPBACK, port=0):
         self.zone = {}
         self.queries = []
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((bind, port))
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
+        super().__init__(bind, port)
 
     @staticmethod
     def _qname(msg):
@@ -164,7 +196,12 @@ class FakeDns:
             at += 1 + n
         return ".".join(labels).lower(), at + 5
 
-    def answer(self, msg):
+    def answer(self, data, addr):
+        reply = self.reply(data)
+        if reply is not None:
+            self.sock.sendto(reply, addr)
+
+    def reply(self, msg):
         """The reply to query msg, or None for no reply."""
         if len(msg) < 17:
             return None
@@ -185,28 +222,6 @@ class FakeDns:
         for ip in answers:
             body += struct.pack(">HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton(ip)
         return header + body
-
-    def _loop(self):
-        while not self._stop.is_set():
-            try:
-                msg, addr = self.sock.recvfrom(512)
-            except OSError:
-                continue
-            reply = self.answer(msg)
-            if reply is not None:
-                self.sock.sendto(reply, addr)
-
-    def close(self):
-        self._stop.set()
-        _wake([self.sock])
-        self._thread.join(timeout=5)
-        self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 def free_port(bind=LOOPBACK):
@@ -237,44 +252,6 @@ class BlackHole:
     def close(self):
         for s in self.fillers + [self.sock]:
             s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-
-
-class _Udp:
-    """A UDP socket with one thread serving it; every datagram and its sender kept in .got."""
-
-    def __init__(self, bind=LOOPBACK):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind((bind, 0))
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
-        self.got = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-        self._thread.start()
-
-    def _loop(self):
-        while not self._stop.is_set():
-            try:
-                data, addr = self.sock.recvfrom(65536)
-            except OSError:
-                continue
-            self.got.append((data, addr))
-            self.answer(data, addr)
-
-    def answer(self, data, addr):
-        """What to do with a datagram (the default: keep it only)."""
-
-    def close(self):
-        self._stop.set()
-        _wake([self.sock])
-        self._thread.join(timeout=5)
-        self.sock.close()
 
     def __enter__(self):
         return self
