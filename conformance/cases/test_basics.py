@@ -77,4 +77,5 @@ def test_accept_returns_a_pair(side):
     pair = side.ok(side.call([("accept", [Handle(0)])], timeout=10)[0])
     side.check(isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Handle),
                "accept returned %r, not a pair (conn, address)" % (pair,))
-    side.same("address type", type(pair[1]).__name__)
+    # "address" is in the port's native format, which the docs call opaque: reported, not compared
+    side.detail("address type", type(pair[1]).__name__)
