@@ -13,7 +13,7 @@ RESULTS ?=
 PYTEST_ARGS ?=
 VERSION := 0.1.0
 
-SYS_PKGS := gcc clang make pkg-config python3 python3-venv liblwip-dev libslirp-dev libglib2.0-dev iproute2 libclang-rt-14-dev
+SYS_PKGS := gcc clang make pkg-config python3 python3-venv liblwip-dev libslirp-dev libglib2.0-dev iproute2 libclang-rt-dev
 WARN := -std=c99 -Wall -Wextra -Werror
 CFLAGS ?= -O2
 CORE := harness/hn_wire.c harness/hn_agent.c
@@ -45,8 +45,8 @@ sysdeps:
 	for c in gcc clang make pkg-config; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	PATH="$$PATH:/usr/sbin:/sbin" command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	pkg-config --exists lwip slirp 2>/dev/null || missing="$$missing liblwip-dev/libslirp-dev"; \
-	echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' | \
-	  clang -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1 || missing="$$missing libclang-rt-14-dev"; \
+	echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' | \
+	  clang -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1 || missing="$$missing libclang-rt-dev"; \
 	$(PYTHON) -c 'import venv, ensurepip' >/dev/null 2>&1 || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  echo "sockconf: missing:$$missing"; \
@@ -131,7 +131,7 @@ FUZZ_CI_RUNS ?= 20000
 FZ := $(B)/fuzz
 
 $(B)/hn_fuzz: $(CORE) harness/test/hn_fuzz.c $(HDRS) | $(B)
-	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iharness -o $@ \
+	clang $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iharness -o $@ \
 	  $(CORE) harness/test/hn_fuzz.c
 
 $(FZ)/hn_fuzz.dict: harness/test/hn_fuzz_seeds.py harness/test/hn_fuzz.dict harness/ops.def $(wildcard vectors/protocol/*.vec) $(wildcard harness/test/hn_fuzz_regress/*) $(VENV)/.installed
@@ -144,7 +144,7 @@ fuzz: $(B)/hn_fuzz $(FZ)/hn_fuzz.dict
 
 # the short one make test runs
 fuzz-ci: $(B)/hn_fuzz $(FZ)/hn_fuzz.dict
-	harness/test/hn_fuzz.sh $(B)/hn_fuzz $(FUZZ_CI_RUNS) $(FZ) 1
+	harness/test/hn_fuzz.sh $(B)/hn_fuzz $(FUZZ_CI_RUNS) $(FZ) 1 fresh
 
 HOSTILE_LINES ?= 200000
 
