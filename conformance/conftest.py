@@ -107,7 +107,7 @@ def target_argv(spec):
     if kind == "micropython":
         if not rest:
             raise pytest.UsageError("--target=micropython: needs the path of a MicroPython unix binary, e.g. "
-                                    "--target=micropython:ports/unix/build-standard/micropython")
+                                    "--target=micropython:/path/to/micropython")
         if not (os.path.isfile(rest) and os.access(rest, os.X_OK)):
             raise pytest.UsageError("--target=%s: %s is not an executable file" % (spec, rest))
         return [os.path.abspath(rest), str(PY_AGENT)], "private", "micropython"

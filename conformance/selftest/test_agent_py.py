@@ -6,14 +6,13 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from sockconf import vectors, wire
 from sockconf.client import Client
-from sockconf.transport import PipeTransport, PtyTransport, TargetDied
+from sockconf.transport import PipeTransport, PtyTransport
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 AGENT = ROOT / "harness" / "micropython" / "agent.py"
@@ -43,15 +42,6 @@ def argv(interp):
     return [mp, str(AGENT)]
 
 
-def _next_answer(t, seconds):
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            line = t.readline(deadline)
-        except TargetDied as e:
-            pytest.fail(str(e))
-        if line is None or line.startswith((b"R ", b"X ")):
-            return line
 
 
 def _exchange(cmd, rec, transport=PipeTransport):
@@ -61,11 +51,11 @@ def _exchange(cmd, rec, transport=PipeTransport):
             t.write(step.send)
             if step.expect == "-":
                 continue
-            got = _next_answer(t, 5.0)
+            got = vectors.next_answer(t, 5.0)
             if got != step.expect.encode() + b"\n":
                 return step.lineno, step.expect, got
         if rec.steps[-1].expect == "-":
-            got = _next_answer(t, 0.2)
+            got = vectors.next_answer(t, 0.2)
             if got is not None:
                 return rec.steps[-1].lineno, "-", got
     return None
@@ -199,7 +189,7 @@ def test_eot_line_and_eof_end_the_agent():
         t = PipeTransport(argv("cpython"))
         try:
             t.write(b"Q 1 S echo c569ab50\n".replace(b"c569ab50", wire.crc("Q 1 S echo").encode()) + ending)
-            assert _next_answer(t, 5.0).startswith(b"R 1 = ( )")
+            assert vectors.next_answer(t, 5.0).startswith(b"R 1 = ( )")
             if not ending:
                 t.proc.stdin.close()
             assert t.proc.wait(5.0) == 0

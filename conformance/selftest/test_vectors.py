@@ -1,13 +1,12 @@
 # Runs vectors/protocol/*.vec: codec checks of every record, then the exchanges against the C harness.
 import json
 import os
-import time
 from pathlib import Path
 
 import pytest
 
 from sockconf import vectors, wire
-from sockconf.transport import PipeTransport, PtyTransport, TargetDied
+from sockconf.transport import PipeTransport, PtyTransport
 from sockconf.vectors import VectorError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -107,20 +106,11 @@ class TestHarnessExchange:
                 t.write(step.send)
                 if step.expect == "-":
                     continue  # a wrong answer would show up as the next line instead
-                assert _next_answer(t, 5.0) == step.expect.encode() + b"\n", "%s:%d" % (rec.path, step.lineno)
+                assert vectors.next_answer(t, 5.0) == step.expect.encode() + b"\n", "%s:%d" % (rec.path, step.lineno)
             if rec.steps[-1].expect == "-":
-                assert _next_answer(t, 0.2) is None, "answer to a send that expects none"
+                assert vectors.next_answer(t, 0.2) is None, "answer to a send that expects none"
 
 
-def _next_answer(t, seconds):
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            line = t.readline(deadline)
-        except TargetDied as e:
-            pytest.fail(str(e))
-        if line is None or line.startswith((b"R ", b"X ")):
-            return line
 
 
 # --- the parser itself -----------------------------------------------------------------------

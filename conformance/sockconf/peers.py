@@ -21,7 +21,17 @@ def _wake(socks):
             pass
 
 
-class _Peer:
+class _Closing:
+    """A peer is a context manager: `with` closes it."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class _Peer(_Closing):
     """A listening TCP socket on loopback with one thread serving it; a context manager."""
 
     rcvbuf = None    # a small receive buffer, for peers that never read
@@ -59,12 +69,6 @@ class _Peer:
         self._thread.join(timeout=5)
         for s in self.conns + [self.sock]:
             s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 class TcpEcho(_Peer):
@@ -139,7 +143,7 @@ class Sink(_Peer):
         return bytes(data)
 
 
-class _Udp:
+class _Udp(_Closing):
     """A UDP socket with one thread serving it; every datagram and its sender kept in .got."""
 
     def __init__(self, bind=LOOPBACK, port=0):
@@ -169,12 +173,6 @@ class _Udp:
         _wake([self.sock])
         self._thread.join(timeout=5)
         self.sock.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 class FakeDns(_Udp):
@@ -232,7 +230,7 @@ def free_port(bind=LOOPBACK):
         return s.getsockname()[1]
 
 
-class BlackHole:
+class BlackHole(_Closing):
     """A listener whose backlog is full and is never accepted: SYNs to it go unanswered, so a
     connect to it can only time out."""
 
@@ -252,12 +250,6 @@ class BlackHole:
     def close(self):
         for s in self.fillers + [self.sock]:
             s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
 
 class UdpEcho(_Udp):

@@ -1,6 +1,7 @@
 """Parser of the protocol test-vector files (vectors/protocol/README.md); strict: VectorError on anything odd."""
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,3 +144,13 @@ def load_all(directory=VECTOR_DIR):
             seen[rec.name] = "%s:%d" % (rec.path, rec.lineno)
             records.append(rec)
     return records
+
+
+def next_answer(transport, seconds):
+    """The next `R`/`X` line from transport within seconds (console noise skipped), or None.
+    A target that dies raises TargetDied."""
+    deadline = time.monotonic() + seconds
+    while True:
+        line = transport.readline(deadline)
+        if line is None or line.startswith((b"R ", b"X ")):
+            return line
