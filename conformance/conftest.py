@@ -18,6 +18,7 @@ import functools
 import json
 import os
 import pathlib
+import re
 import shlex
 import sys
 import tempfile
@@ -30,7 +31,9 @@ from sockconf import clauses as sc_clauses
 from sockconf import client as sc_client
 from sockconf import netns as sc_netns
 from sockconf import peers as sc_peers
+from sockconf import link as sc_link
 from sockconf import profiles as sc_profiles
+from sockconf import recovery as sc_recovery
 from sockconf import serial_link as sc_serial
 from sockconf import transport as sc_transport
 from sockconf.reports import baseline as sc_baseline
@@ -49,6 +52,8 @@ NET = pytest.StashKey()       # the run's network: {"tap": bool, "private": bool
                               #   "why": why the namespace or the private resolver could not be had}
 SETUP = pytest.StashKey()     # the resolved target and profile (dict)
 RESULTS = pytest.StashKey()   # one entry per case, for --results and the summary
+KEEPERS = pytest.StashKey()   # {"target": Keeper, "oracle": Keeper}: restarts and recoveries, for results
+LINKS = pytest.StashKey()     # {"target": link figures, "oracle": ...} (sockconf/link.py)
 COLLECTED = pytest.StashKey() # {"run": [case ids], "deselected": [ids], "narrowed": bool}: what this run covers
 BUILT = {   # name: (command, network, default profile); network: "tap" (a namespace of the run's own,
             # with the tap; required), "private" (a namespace with a private resolver, where the
@@ -78,6 +83,9 @@ def pytest_addoption(parser):
                          "cases and stale deviations; the exit status is 1 only on a regression")
     group.addoption("--timeout-scale", type=float, default=1.0, metavar="X",
                     help="multiply every host-side deadline by X (slow links)")
+    group.addoption("--repeat", type=int, default=1, metavar="N",
+                    help="run the whole suite N times over (every case once per round) and report every case "
+                         "whose status changed between rounds")
     group.addoption("--host-net", action="store_true",
                     help="run a host-process target (cmd:) in the machine's own network instead of a private "
                          "namespace with the suite's resolver; cases that resolve names are then UNRESOLVED "
@@ -148,9 +156,44 @@ def resolve(config):
             "oracle_applies": sc_profiles.applies(oracle_profile, clauses)}
 
 
+def pytest_generate_tests(metafunc):
+    """--repeat=N: every case once per round, as the parameter sockconf_round (ids run1..runN)."""
+    n = metafunc.config.getoption("--repeat")
+    if n > 1 and getattr(metafunc.function, "sockconf_case", None) is not None:
+        metafunc.fixturenames.append("sockconf_round")
+        metafunc.parametrize("sockconf_round", range(1, n + 1), indirect=True,
+                             ids=["run%d" % k for k in range(1, n + 1)])
+
+
+@pytest.fixture
+def sockconf_round(request):
+    """Which round of a --repeat run this is (1 without --repeat)."""
+    return getattr(request, "param", 1)
+
+
+def _round(item):
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("sockconf_round", 1) if callspec else 1
+
+
+def _base_id(nodeid):
+    """A case's id without its --repeat round."""
+    return re.sub(r"\[\]$", "", re.sub(r"-?run\d+(?=\])", "", nodeid))
+
+
+def flips(records):
+    """{case id: its statuses round by round} for every case whose status was not always the same."""
+    seen = {}
+    for r in records:
+        seen.setdefault(_base_id(r["id"]), []).append(r["status"])
+    return {k: v for k, v in seen.items() if len(set(v)) > 1}
+
+
 def pytest_collection_modifyitems(session, config, items):
     """A case none of whose clauses the profile applies (a port-specific statement of a document
-    the profile does not name) is not part of this run."""
+    the profile does not name) is not part of this run. With --repeat, the suite runs round by
+    round: every case of round 1, then of round 2, ..."""
+    items.sort(key=_round)      # stable: the file order within a round
     applies = config.stash[SETUP]["applies"]
     keep, drop = [], []
     for item in items:
@@ -175,6 +218,8 @@ def pytest_collection_finish(session):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "clause(doc, section, quote): the documented sentence a check cites")
+    if config.getoption("--repeat") < 1:
+        raise pytest.UsageError("--repeat must be 1 or more")
     if config.getoption("--timeout-scale") <= 0:
         raise pytest.UsageError("--timeout-scale must be a positive number")
     results = config.getoption("--results")
@@ -186,6 +231,8 @@ def pytest_configure(config):
         raise pytest.UsageError(why)
     setup = config.stash[SETUP] = resolve(config)
     config.stash[RESULTS] = []
+    config.stash[KEEPERS] = {}
+    config.stash[LINKS] = {}
     config.stash[COLLECTED] = {"run": [], "deselected": []}
     net = config.stash[NET] = {"tap": False, "private": False, "resolver": None, "why": None}
     kind = setup["netns"]
@@ -255,17 +302,25 @@ def peer_bind(request):
     return bind or (sc_netns.HOST if request.config.stash[NET]["tap"] else sc_peers.LOOPBACK)
 
 
-def _start(argv, dns, timeout_scale, resolver=None):
-    """Start the target (an argv, or a function that opens a board's link) and say HELLO."""
+def _start(argv, dns, timeout_scale, resolver=None, client=None):
+    """Start the target (an argv, or a function that opens a board's link) and say HELLO; a new
+    Client, or `client` carried on over the new link (a restart)."""
     env = dict(os.environ, SOCKCONF_DNS_PORT=str(dns.port))
     if callable(argv):
         t = argv()
     else:
         t = sc_transport.PipeTransport(sc_netns.resolver_argv(argv, resolver) if resolver else argv, env=env)
-    c = sc_client.Client(t, timeout_scale=timeout_scale)
-    c.hello()
-    dns.zone["peer.sockconf.test"] = c.info.get("host", sc_peers.LOOPBACK)
-    return t, c
+    try:
+        if client is None:
+            client = sc_client.Client(t, timeout_scale=timeout_scale)
+            client.hello()
+        else:
+            client.rebind(t)
+    except BaseException:
+        t.close()
+        raise
+    dns.zone["peer.sockconf.test"] = client.info.get("host", sc_peers.LOOPBACK)
+    return client
 
 
 @pytest.fixture(scope="session")
@@ -280,52 +335,80 @@ def dns_peer(request, peer_bind):
 
 
 @pytest.fixture(scope="session")
-def agent(request, dns_peer, timeout_scale):
-    """A client session with the target, after HELLO."""
+def keeper(request, dns_peer, timeout_scale):
+    """The target's session through the run (sockconf/recovery.py): started once, checked between
+    cases, recovered or given up when it hangs or dies. A target that cannot start is given up
+    from the first case on; each case is then UNRESOLVED with the reason."""
     net = request.config.stash[NET]
     if request.config.stash[SETUP]["netns"] == "tap" and not net["tap"]:
         pytest.skip(net["why"])
-    t, c = _start(request.config.stash[SETUP]["argv"], dns_peer, timeout_scale, net["resolver"])
-    request.config.stash[SESSION] = c
-    yield c
-    t.close()
+    k = sc_recovery.Keeper("target", functools.partial(
+        _start, request.config.stash[SETUP]["argv"], dns_peer, timeout_scale, net["resolver"]))
+    request.config.stash[KEEPERS]["target"] = k
+    if k.client:
+        request.config.stash[SESSION] = k.client
+    yield k
+    k.close()
 
 
 @pytest.fixture(scope="session")
-def oracle(request, agent, timeout_scale):
-    """The oracle's session, to compare the target with: the target itself when it is the oracle
+def oracle_keeper(request, keeper, timeout_scale):
+    """The oracle's session, to compare the target with: the target's own when it is the oracle
     (ref, ref-tap), else a fresh `ref` with its own DNS peer."""
     if request.config.stash[SETUP]["real"] in ("ref", "ref-tap"):
-        yield agent
+        yield keeper
         return
     if not ORACLE.exists():
         pytest.skip("the oracle %s is not built; run make build" % ORACLE)
     with sc_peers.FakeDns(sc_peers.LOOPBACK) as dns:
-        t, c = _start([str(ORACLE)], dns, timeout_scale)
-        c._sockconf_dns = dns
-        yield c
-        t.close()
-
-
-def _rtt(client):
-    """The link's round trip in seconds: the median of 9 `echo` requests."""
-    times = []
-    for _ in range(9):
-        t0 = time.monotonic()
-        client.call([("echo", [])])
-        times.append(time.monotonic() - t0)
-    return sorted(times)[len(times) // 2]
+        k = sc_recovery.Keeper("oracle", functools.partial(_start, [str(ORACLE)], dns, timeout_scale))
+        if k.client:
+            k.client._sockconf_dns = dns
+        request.config.stash[KEEPERS]["oracle"] = k
+        yield k
+        k.close()
 
 
 @pytest.fixture(scope="session")
-def link_rtt(agent):
-    """The target link's round trip in seconds, measured once at session start."""
-    return _rtt(agent)
+def agent(keeper):
+    """A client session with the target, after HELLO (for self-tests; cases get theirs from the keeper)."""
+    if keeper.gone:
+        pytest.fail(keeper.gone, pytrace=False)
+    return keeper.client
 
 
 @pytest.fixture(scope="session")
-def oracle_rtt(oracle, agent, link_rtt):
-    return link_rtt if oracle is agent else _rtt(oracle)
+def oracle(oracle_keeper):
+    """The oracle's client session (for self-tests)."""
+    if oracle_keeper.gone:
+        pytest.fail(oracle_keeper.gone, pytrace=False)
+    return oracle_keeper.client
+
+
+def _measured(request, k, bind):
+    """A keeper's link figures (sockconf/link.py), measured once; zeros for a target given up."""
+    if not hasattr(k, "link"):
+        k.link = dict(sc_link.DEFAULT, notes=[k.gone]) if k.gone else \
+            sc_link.measure(k.client, bind, sc_recovery.TROUBLE)
+        request.config.stash[LINKS][k.name] = k.link
+    return k.link
+
+
+@pytest.fixture(scope="session")
+def link(request, keeper, peer_bind):
+    """The target link's round trip, per-byte cost and timer tick, measured once at session start."""
+    return _measured(request, keeper, peer_bind)
+
+
+@pytest.fixture(scope="session")
+def oracle_link(request, oracle_keeper, keeper, link):
+    return link if oracle_keeper is keeper else _measured(request, oracle_keeper, sc_peers.LOOPBACK)
+
+
+@pytest.fixture(scope="session")
+def link_rtt(link):
+    """The target link's round trip in seconds."""
+    return link["rtt"]
 
 
 @pytest.fixture(scope="session")
@@ -335,11 +418,11 @@ def listen_host(agent):
 
 
 @pytest.fixture
-def side(request, agent, oracle, dns_peer, peer_bind, link_rtt, oracle_rtt, timeout_scale):
+def side(request, keeper, oracle_keeper, dns_peer, peer_bind, link, oracle_link, timeout_scale):
     """What a case runs with: the plugin gives the case a Side for the oracle and one for the
     target (see pytest_pyfunc_call); this fixture only gathers what they need."""
-    return {"agent": agent, "oracle": oracle, "dns": dns_peer, "bind": peer_bind, "rtt": link_rtt,
-            "oracle_rtt": oracle_rtt, "scale": timeout_scale}
+    return {"keeper": keeper, "oracle_keeper": oracle_keeper, "dns": dns_peer, "bind": peer_bind, "link": link,
+            "oracle_link": oracle_link, "scale": timeout_scale}
 
 
 @pytest.fixture
@@ -370,7 +453,8 @@ def pytest_pyfunc_call(pyfuncitem):
     ctx = pyfuncitem.funcargs["side"]
     profile, applies = setup["profile"], setup["applies"]
     first = meta["clauses"][0]
-    record = {"id": pyfuncitem.nodeid, "clauses": meta["clauses"], "detail": {}, "observations": {}}
+    nodeid = pyfuncitem.nodeid
+    record = {"id": nodeid, "clauses": meta["clauses"], "detail": {}, "observations": {}}
     pyfuncitem.user_properties.append(("sockconf", record))
 
     def finish(status, reason=None, clause=None):
@@ -381,8 +465,16 @@ def pytest_pyfunc_call(pyfuncitem):
             record["clause"] = clause
         pyfuncitem.config.stash[RESULTS].append(record)
 
-    agent, oracle_client = ctx["agent"], ctx["oracle"]
-    params = {k: pyfuncitem.funcargs[k] for k in pyfuncitem._fixtureinfo.argnames if k != "side"}
+    def unresolved(reason, more=""):
+        finish("UNRESOLVED", reason)
+        pytest.fail("UNRESOLVED: " + reason + more, pytrace=False)
+
+    keeper, o_keeper = ctx["keeper"], ctx["oracle_keeper"]
+    for k in (keeper, o_keeper):
+        if k.gone:
+            unresolved("the %s was given up %s" % (k.name, k.gone))
+    agent = keeper.client
+    params = {k: pyfuncitem.funcargs[k] for k in pyfuncitem._fixtureinfo.argnames if k not in ("side", "sockconf_round")}
     body = functools.partial(pyfuncitem.obj, **params)
     caps = _capabilities(agent.info, profile)
     missing = [n for n in meta["needs"] if n not in caps]
@@ -391,25 +483,36 @@ def pytest_pyfunc_call(pyfuncitem):
         pytest.skip("UNSUPPORTED: the target lacks %s" % ", ".join(missing))
     net = pyfuncitem.config.stash[NET]
     if meta["dns"] and "suite-dns" not in caps and not net["resolver"]:
-        reason = ("the target does not resolve names through the suite's DNS peer (no suite-dns capability), "
-                  "and no private resolver could be set up for it (%s)" % net["why"])
-        finish("UNRESOLVED", reason)
-        pytest.fail("UNRESOLVED: " + reason, pytrace=False)
+        unresolved("the target does not resolve names through the suite's DNS peer (no suite-dns capability), "
+                   "and no private resolver could be set up for it (%s)" % net["why"])
 
-    def make(name, client, rtt, dns):
-        _reset(client)
-        return sc_case.Side(name, client, ctx["bind"] if client is agent else sc_peers.LOOPBACK, dns, rtt,
-                            applies if client is agent else setup["oracle_applies"], first, ctx["scale"])
+    def run(k, bind, dns, link, applies_fn):
+        """One side's run, between two health checks of its agent: (Side, status, reason, clause,
+        sockets RESET closed). Trouble with the agent after the case makes the side UNRESOLVED."""
+        try:
+            before = k.ready(nodeid)
+        except sc_recovery.GivenUp as e:
+            unresolved("the %s was given up %s" % (k.name, e))
+        if before:
+            record.setdefault("recovery", []).append("%s, before the case: %s" % (k.name, before))
+        sd = sc_case.Side(k.name, k.client, bind, dns, link["rtt"], applies_fn, first, ctx["scale"], link)
+        status, reason, clause = sc_case.run_side(body, sd)
+        left, after = k.settle(nodeid)
+        if after:
+            record.setdefault("recovery", []).append("%s: %s" % (k.name, after))
+            status, clause = "UNRESOLVED", None
+            reason = "%s; then the %s needed recovery: %s" % (reason or "the case ran", k.name, after)
+        return sd, status, reason, clause, left
 
-    same = oracle_client is agent
+    same = o_keeper is keeper
     o_side = None
     if not same:
-        o_side = make("oracle", oracle_client, ctx["oracle_rtt"], getattr(oracle_client, "_sockconf_dns", None))
-        o_status, o_reason, o_clause = sc_case.run_side(body, o_side)
-        _reset(oracle_client)
-    t_side = make("target", agent, ctx["rtt"], ctx["dns"])
-    t_status, t_reason, t_clause = sc_case.run_side(body, t_side)
-    _reset(agent)
+        o_side, o_status, o_reason, o_clause, _ = run(
+            o_keeper, sc_peers.LOOPBACK, getattr(o_keeper.client, "_sockconf_dns", None), ctx["oracle_link"],
+            setup["oracle_applies"])
+    t_side, t_status, t_reason, t_clause, left = run(keeper, ctx["bind"], ctx["dns"], ctx["link"], applies)
+    if left is not None:
+        record["left_open"] = left
     record["detail"] = {k: _jsonable(v) for k, v in t_side.details.items()}
     record["observations"] = {k: _jsonable(v[0]) for k, v in t_side.normative.items()}
     record["transcript"] = {"target": t_side.transcript, "oracle": o_side.transcript if o_side else None}
@@ -417,17 +520,13 @@ def pytest_pyfunc_call(pyfuncitem):
     if not same and o_status == "UNSUPPORTED":
         record["detail"]["oracle"] = "cannot run this case (%s): decided by the target's checks alone" % o_reason
     elif not same and o_status is not None:
-        reason = "the oracle itself did not pass this case (%s: %s)" % (o_status, o_reason)
-        finish("UNRESOLVED", reason)
-        pytest.fail("UNRESOLVED: " + reason + "\n\n" + sc_case.side_by_side(o_side.transcript, t_side.transcript),
-                    pytrace=False)
+        unresolved("the oracle itself did not pass this case (%s: %s)" % (o_status, o_reason),
+                   "\n\n" + sc_case.side_by_side(o_side.transcript, t_side.transcript))
     if t_status == "UNSUPPORTED":
         finish("UNSUPPORTED", t_reason)
         pytest.skip("UNSUPPORTED: " + t_reason)
     if t_status == "UNRESOLVED":
-        finish("UNRESOLVED", t_reason)
-        pytest.fail("UNRESOLVED: %s\n\ntarget transcript:\n%s" % (t_reason, "\n".join(t_side.transcript)),
-                    pytrace=False)
+        unresolved(t_reason, "\n\ntarget transcript:\n%s" % "\n".join(t_side.transcript))
     diffs = []
     if t_status == "FAIL":
         diffs = [("check", None, t_reason, t_clause)]
@@ -454,14 +553,6 @@ def pytest_pyfunc_call(pyfuncitem):
     finish("FAIL", reason, diffs[0][3])
     both = sc_case.side_by_side(o_side.transcript if o_side else ["(the target is the oracle)"], t_side.transcript)
     pytest.fail("FAIL\n" + "\n".join(lines) + "\n\n" + both, pytrace=False)
-
-
-def _reset(client):
-    """Close every socket the last case left; a dead or silent agent is the next call's news."""
-    try:
-        client.reset()
-    except (sc_client.ClientError, sc_transport.TargetDied):
-        pass
 
 
 def _jsonable(v):
@@ -498,8 +589,15 @@ def pytest_sessionfinish(session, exitstatus):
         "target": dict(info, spec=setup["spec"]),
         "profile": setup["profile"]["name"],
         "cases": [{k: r[k] for k in ("id", "status", "clauses", "detail", "observations", "reason", "clause",
-                                     "transcript") if k in r} for r in session.config.stash[RESULTS]],
+                                     "left_open", "recovery", "transcript") if k in r}
+                  for r in session.config.stash[RESULTS]],
+        "link": session.config.stash[LINKS],
+        "recoveries": [e for k in session.config.stash[KEEPERS].values() for e in k.events],
+        "given_up": {n: k.gone for n, k in session.config.stash[KEEPERS].items() if k.gone},
     }
+    if session.config.getoption("--repeat") > 1:
+        data["repeat"] = {"rounds": session.config.getoption("--repeat"),
+                          "flips": flips(session.config.stash[RESULTS])}
     if path:
         pathlib.Path(path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     if base:
@@ -509,10 +607,14 @@ def pytest_sessionfinish(session, exitstatus):
 def pytest_terminal_summary(terminalreporter, config):
     """One paragraph a maintainer can quote: which target, what it said it is, and the counts."""
     c = config.stash.get(SESSION, None)
-    if c is None:
-        return
+    keepers = config.stash.get(KEEPERS, {})
     tr = terminalreporter
     stats = tr.stats
+    if c is None:
+        if keepers.get("target") is not None and keepers["target"].gone:
+            tr.section("sockconf summary")
+            tr.write_line("target   %s: %s" % (config.getoption("--target"), keepers["target"].gone))
+        return
     tr.section("sockconf summary")
     tr.write_line("target   %s: %s %s on %s (protocol %s)" % (config.getoption("--target"), c.info["impl"],
                                                             c.info["version"], c.info["machine"], c.info["proto"]))
@@ -524,6 +626,24 @@ def pytest_terminal_summary(terminalreporter, config):
     others = ", ".join("%d %s" % (len(stats.get(k, [])), k) for k in ("passed", "failed", "skipped", "error"))
     tr.write_line("tests    %s (cases included)" % others)
     tr.write_line("link     %d round trips, %d bytes out, %d bytes in" % (c.round_trips, c.bytes_out, c.bytes_in))
+    for name, f in sorted(config.stash[LINKS].items()):
+        tr.write_line("timing   %s: round trip %.2f ms, %.1f us per byte, timer tick %.1f ms%s" % (
+            name, f["rtt"] * 1e3, f["per_byte"] * 1e6, f["tick"] * 1e3,
+            "".join(" (%s)" % n for n in f.get("notes", []))))
+    open_left = [r["left_open"] for r in cases if r.get("left_open")]
+    if cases:
+        tr.write_line("sockets  %d of %d cases left %d sockets open for RESET to close" % (
+            len(open_left), len(cases), sum(open_left)))
+    for name, k in sorted(keepers.items()):
+        if k.events or k.gone:
+            tr.write_line("recovery %s: %d climbs, %d restarts%s" % (
+                name, len(k.events), k.restarts, "; given up %s" % k.gone if k.gone else ""))
+    if config.getoption("--repeat") > 1:
+        flipped = flips(cases)
+        tr.write_line("repeat   %d rounds: %s" % (config.getoption("--repeat"), "no case changed status"
+                                                    if not flipped else "%d cases changed status" % len(flipped)))
+        for nodeid, statuses in sorted(flipped.items()):
+            tr.write_line("flip     %s: %s" % (nodeid, " ".join(statuses)))
     for rep in stats.get("passed", []) + stats.get("failed", []) + stats.get("deviation", []):
         for key, value in rep.user_properties:
             if key == "implementation-defined":

@@ -76,11 +76,14 @@ def case(*clauses, needs=(), dns=False, slow=0.0):
 class Side:
     """One run of a case against one agent: ops, peers, checks and observations."""
 
-    def __init__(self, name, client, peer_bind, dns_peer, rtt, applies, clause, timeout_scale=1.0):
+    def __init__(self, name, client, peer_bind, dns_peer, rtt, applies, clause, timeout_scale=1.0, link=None):
         """applies(clause ID) -> bool: whether the profile makes that clause normative; clause:
-        the case's first clause, the default for checks and observations."""
+        the case's first clause, the default for checks and observations; link: the target's
+        measured rtt, per_byte and tick (sockconf/link.py), for timing windows."""
         self.name, self.client, self.peer_bind, self.dns = name, client, peer_bind, dns_peer
         self.rtt, self.applies, self.clause, self.timeout_scale = rtt, applies, clause, timeout_scale
+        self.link = link or {"rtt": rtt, "per_byte": 0.0, "tick": 0.0}
+        self._wire = 0          # bytes the last timed() call put on the line, both ways
         self.info = client.info
         self.host = self.info.get("host", sc_peers.LOOPBACK)
         self.listen_host = self.info.get("listen_host", sc_peers.LOOPBACK)
@@ -101,7 +104,7 @@ class Side:
         self.transcript.append("> " + " ; ".join("%s %s" % (n, ", ".join(map(_show, a))) for n, a in ops))
         try:
             results = self.client.call(ops, mode=mode, timeout=timeout).results
-        except (ClientError, TargetDied) as e:
+        except (ClientError, TargetDied, TimeoutError) as e:
             self.transcript.append("< (%s)" % e)
             raise Unresolved("%s: %s" % (type(e).__name__, e)) from None
         self.transcript.append("< " + " ; ".join(map(_show, results)))
@@ -212,15 +215,22 @@ class Side:
 
     def timed(self, ops, mode="S", timeout=10.0):
         """call(), and the seconds it took on the host (the link round trip included)."""
+        before = self.client.bytes_out + self.client.bytes_in
         t0 = time.monotonic()
         r = self.call(ops, mode, timeout)
-        return r, time.monotonic() - t0
+        took = time.monotonic() - t0
+        self._wire = self.client.bytes_out + self.client.bytes_in - before
+        return r, took
 
     def window(self, seconds):
-        """(earliest, latest) host-side elapsed times for an operation that should give up after
-        `seconds` on the target: not before it, and within 50 ms plus three link round trips,
-        all scaled by --timeout-scale."""
-        return seconds, (seconds + 0.05 + 3 * self.rtt) * self.timeout_scale
+        """(earliest, latest) host-side elapsed times for the last timed() operation, which should
+        give up after `seconds` on the target: not more than one timer tick before it, and within
+        a tick, 50 ms, three link round trips and the time its request and answer took on the line.
+        --timeout-scale scales that allowance, never the documented timeout itself (the tick, rtt
+        and per-byte cost are measured per target: sockconf/link.py)."""
+        tick = self.link["tick"]
+        allowance = tick + 0.05 + 3 * self.rtt + self._wire * self.link["per_byte"]
+        return max(0.0, seconds - tick), seconds + allowance * self.timeout_scale
 
     # ---- peers: fresh for each side's run, closed after it ----
 
@@ -264,12 +274,18 @@ class Side:
         return s
 
     def close(self):
+        """Close the side's peers and host connections; the names of peers that did not end clean."""
+        unclean = []
         for p in self._peers:
             try:
                 p.close()
-            except OSError:
-                pass
+            except OSError as e:
+                unclean.append("%s (close: %s)" % (type(p).__name__, e))
+                continue
+            if hasattr(p, "ended") and not p.ended():
+                unclean.append("%s on port %s (its thread still runs)" % (type(p).__name__, getattr(p, "port", "?")))
         self._peers = []
+        return unclean
 
 
 def _show(x):
@@ -290,16 +306,22 @@ def _show(x):
 
 
 def run_side(fn, side):
-    """Run the case body on one side; (status or None, reason, clause)."""
+    """Run the case body on one side, then close its peers; (status or None, reason, clause). A
+    peer that does not end clean makes the side UNRESOLVED: the suite, not the target, is at fault."""
+    outcome = None, None, None
     try:
-        fn(side)
-        return None, None, None
-    except Verdict as v:
-        return v.status, v.reason, v.clause
-    except (OSError, socket.timeout) as e:
-        return "UNRESOLVED", "host-side trouble: %s: %s" % (type(e).__name__, e), None
+        try:
+            fn(side)
+        except Verdict as v:
+            outcome = v.status, v.reason, v.clause
+        except (OSError, socket.timeout) as e:
+            outcome = "UNRESOLVED", "host-side trouble: %s: %s" % (type(e).__name__, e), None
     finally:
-        side.close()
+        unclean = side.close()
+    if unclean:
+        reason = "host peers did not end clean: %s" % ", ".join(unclean)
+        return "UNRESOLVED", reason + ("; the case had: %s" % outcome[1] if outcome[1] else ""), None
+    return outcome
 
 
 def compare(oracle, target):

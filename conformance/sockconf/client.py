@@ -144,9 +144,20 @@ class Client:
         self.info = info
         return info
 
-    def reset(self):
+    def reset(self, timeout=5.0):
         """Close every handle on the target; how many were still open."""
-        return self.value("reset")
+        return self.value("reset", timeout=timeout)
+
+    def resync(self):
+        """Send an empty line and drain what the agent still had to say (section 7's resync)."""
+        self._synced = False
+        self._resync()
+
+    def rebind(self, transport):
+        """Carry on over a new transport (a restarted process, a re-entered board): resync and
+        HELLO again; the counters go on (and the last HELLO stays, should this one fail)."""
+        self.transport, self._synced = transport, False
+        return self.hello()
 
     def const(self, *names):
         """The target's module constants by name (None where the module lacks one)."""

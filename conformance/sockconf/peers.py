@@ -30,6 +30,11 @@ class _Closing:
     def __exit__(self, *exc):
         self.close()
 
+    def ended(self):
+        """After close(): whether the peer ended clean (its thread, if it has one, has finished)."""
+        thread = getattr(self, "_thread", None)
+        return thread is None or not thread.is_alive()
+
 
 class _Peer(_Closing):
     """A listening TCP socket on loopback with one thread serving it; a context manager."""
