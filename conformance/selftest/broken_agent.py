@@ -9,7 +9,13 @@ except that the answers are changed by RULE:
   (what lwIP's own sockets do, against "b'' every time");
 - timeout-eagain: an expired timeout raises EAGAIN instead of ETIMEDOUT;
 - no-dns: HELLO does not claim the suite-dns capability;
-- exit-on-recv: the agent dies when asked to recv (a crash mid-case).
+- exit-on-recv: the agent dies when asked to recv (a crash mid-case);
+- hang-nonblocking: settimeout(0) and setblocking(False) are turned into their blocking forms,
+  so a non-blocking recv on a silent peer never returns (a hang mid-case);
+- wedge-on-recv: from the first recv on, the agent answers nothing at all, to any line (a board
+  that stopped answering: only a restart brings it back);
+- flaky-eof: eof-once, but only on every other socket that meets EOF (a target whose status
+  changes from run to run).
 """
 import os
 import subprocess
@@ -19,7 +25,13 @@ import threading
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from sockconf import wire  # noqa: E402
 
-RULES = ("eof-once", "timeout-eagain", "no-dns", "exit-on-recv")
+RULES = ("eof-once", "timeout-eagain", "no-dns", "exit-on-recv", "hang-nonblocking", "wedge-on-recv", "flaky-eof")
+BLOCKING = {("settimeout", 0): None, ("settimeout", 0.0): None, ("setblocking", False): True}
+
+
+def _blocking_form(name, args):
+    """Whether this op is settimeout(0) or setblocking(False) (hang-nonblocking replaces it)."""
+    return len(args) == 2 and isinstance(args[1], (bool, int, float)) and (name, args[1]) in BLOCKING
 
 
 def main():
@@ -30,9 +42,14 @@ def main():
     pending = {}     # seq: the request's ops
     lock = threading.Lock()
     at_eof = set()   # handles whose recv already gave b''
+    broken = [0]     # flaky-eof: how many handles met EOF
+
+    wedged = []
 
     def downstream():
         for raw in sys.stdin.buffer:
+            if wedged:
+                continue
             try:
                 req = wire.decode_request(raw.rstrip(b"\r\n").decode("ascii"), check=False)
                 with lock:
@@ -40,6 +57,13 @@ def main():
                 if rule == "exit-on-recv" and any(name == "recv" for name, _ in req.ops):
                     child.kill()
                     os._exit(3)
+                if rule == "wedge-on-recv" and any(name == "recv" for name, _ in req.ops):
+                    wedged.append(req.seq)
+                    continue
+                if rule == "hang-nonblocking":
+                    ops = [(n, [a[0], BLOCKING[n, a[1]]] if _blocking_form(n, a) else list(a)) for n, a in req.ops]
+                    if ops != [(n, list(a)) for n, a in req.ops]:
+                        raw = (wire.encode_request(req.seq, ops, req.mode, check=False) + "\n").encode("ascii")
             except (wire.WireError, UnicodeDecodeError):
                 pass
             child.stdin.write(raw)
@@ -60,10 +84,13 @@ def main():
             for k, (r, (name, args)) in enumerate(zip(results, ops)):
                 if rule == "timeout-eagain" and isinstance(r, wire.Raised) and r.errno == "ETIMEDOUT":
                     results[k], changed = wire.Raised("OSError", "EAGAIN", (11,)), True
-                if rule == "eof-once" and name == "recv" and isinstance(r, wire.Ok) and r.value == b"":
+                if rule in ("eof-once", "flaky-eof") and name == "recv" and isinstance(r, wire.Ok) and r.value == b"":
                     h = repr(args[0])
                     if h in at_eof:
-                        results[k], changed = wire.Raised("OSError", "ENOTCONN", (107,)), True
+                        if rule == "eof-once" or broken[0] % 2:
+                            results[k], changed = wire.Raised("OSError", "ENOTCONN", (107,)), True
+                    else:
+                        broken[0] += 1      # flaky-eof: every other handle that meets EOF is broken
                     at_eof.add(h)
                 if name in ("reset", "close"):
                     at_eof.clear()
