@@ -57,10 +57,12 @@ LINKS = pytest.StashKey()     # {"target": link figures, "oracle": ...} (sockcon
 COLLECTED = pytest.StashKey() # {"run": [case ids], "deselected": [ids], "narrowed": bool}: what this run covers
 BUILT = {   # name: (command, network, default profile); network: "tap" (a namespace of the run's own,
             # with the tap; required), "private" (a namespace with a private resolver, where the
-            # machine allows it: for host processes that resolve names the system's way), None
+            # machine allows it: for host processes that resolve names the system's way),
+            # "isolated" (a namespace, where the machine allows it, for host processes that
+            # resolve through the suite's DNS peer themselves), None (the oracle: slirp's own)
     "ref": ([str(ORACLE)], None, "oracle"),
     "ref-tap": ([str(ORACLE), "--tap", sc_netns.TAP], "tap", "oracle"),
-    "harness": ([str(HARNESS)], None, "oracle"),
+    "harness": ([str(HARNESS)], "isolated", "oracle"),
     "cpython": ([sys.executable, str(PY_AGENT)], "private", "cpython"),
 }
 TARGETS = "ref, ref-tap, harness, cpython, micropython:PATH, serial:DEVICE[@BAUD] or cmd:COMMAND"
@@ -87,7 +89,7 @@ def pytest_addoption(parser):
                     help="run the whole suite N times over (every case once per round) and report every case "
                          "whose status changed between rounds")
     group.addoption("--host-net", action="store_true",
-                    help="run a host-process target (cmd:) in the machine's own network instead of a private "
+                    help="run a host-process target (harness, cmd:) in the machine's own network instead of a private "
                          "namespace with the suite's resolver; cases that resolve names are then UNRESOLVED "
                          "unless the target has the suite-dns capability")
 
@@ -236,7 +238,7 @@ def pytest_configure(config):
     config.stash[COLLECTED] = {"run": [], "deselected": []}
     net = config.stash[NET] = {"tap": False, "private": False, "resolver": None, "why": None}
     kind = setup["netns"]
-    if kind == "private" and config.getoption("--host-net"):
+    if kind in ("private", "isolated") and config.getoption("--host-net"):
         net["why"] = "--host-net: the target runs in the machine's own network"
     elif not kind:
         net["why"] = getattr(setup["argv"], "why", None)

@@ -5,6 +5,7 @@ object"), so only the non-blocking case needs settimeout; a datagram that does n
 is resent (UDP may lose one) a bounded number of times."""
 import socket
 
+from sockconf import peers as sc_peers
 from sockconf.case import case
 from sockconf.wire import Handle, Ref
 
@@ -23,7 +24,7 @@ def _free_udp_port(side):
     for _ in range(20):                   # bounded
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             try:
-                s.bind(("", port))
+                s.bind((sc_peers.LOOPBACK, port))
                 return port
             except OSError:
                 port = side.free_port()
