@@ -308,6 +308,13 @@ int rf_net_start(void) {
     cfg.disable_dhcp = true;
     cfg.if_mtu = RF_MTU;
     cfg.if_mru = RF_MTU;
+    // A second wall behind rf_allowed: every host socket slirp opens is bound to 127.0.0.1, and
+    // Linux refuses to route a loopback source anywhere but loopback (connect: EINVAL).
+    static struct sockaddr_in outbound;     // static: slirp keeps the pointer, not a copy
+    memset(&outbound, 0, sizeof outbound);
+    outbound.sin_family = AF_INET;
+    outbound.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cfg.outbound_addr = &outbound;
     rf_slirp = slirp_new(&cfg, &rf_callbacks, NULL);
     if (!rf_slirp) {
         fprintf(stderr, "sockconf-ref: slirp_new failed\n");

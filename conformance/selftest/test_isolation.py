@@ -347,3 +347,7 @@ def test_slirp_reaches_only_the_host_alias(tmp_path, observed):
     # to the listener on 127.0.0.1; nothing for the other addresses, not even mapped to loopback
     assert [x for x in to if x[0] == "connect"] == [("connect", "127.0.0.1", port)] * tries["tcp"][0], to
     assert [x for x in to if x[0] != "connect"] == [("sendto", "127.0.0.1", port)] * tries["udp"][0], to
+    # the second wall (ref/rf_net.c, outbound_addr): slirp binds each host socket it opens to
+    # 127.0.0.1 first, and Linux will not route a loopback source off loopback (EINVAL)
+    binds = [a for c in calls if c["call"] == "bind" for _f, a, _p in c["addrs"]]
+    assert len(binds) >= tries["tcp"][0] + tries["udp"][0] and set(binds) == {"127.0.0.1"}, binds
