@@ -497,7 +497,8 @@ def pytest_pyfunc_call(pyfuncitem):
             unresolved("the %s was given up %s" % (k.name, e))
         if before:
             record.setdefault("recovery", []).append("%s, before the case: %s" % (k.name, before))
-        sd = sc_case.Side(k.name, k.client, bind, dns, link["rtt"], applies_fn, first, ctx["scale"], link)
+        sd = sc_case.Side(k.name, k.client, bind, dns, link["rtt"], applies_fn, first, ctx["scale"], link,
+                          profile["per_second"] if k is keeper else 1)
         status, reason, clause = sc_case.run_side(body, sd)
         left, after = k.settle(nodeid)
         if after:

@@ -6,8 +6,9 @@ These run only with a profile that names zerynth-socket.txt; each checks Zerynth
 
 Sockets are made as the document makes them: socket() for TCP and socket(AF_INET, SOCK_DGRAM)
 for UDP, tuple addresses (the document has no getaddrinfo), UDP sockets bound before use
-("A udp socket needs to be bound before any input/output operation."), and settimeout in
-MILLISECONDS. recv is always asked for exactly the bytes that will come, since Zerynth's recv
+("A udp socket needs to be bound before any input/output operation."). settimeout values are
+seconds, which the profile's timeout_unit turns into Zerynth's milliseconds, except in the two
+cases that test the unit itself: they send Native(100), 100 in the target's own unit. recv is always asked for exactly the bytes that will come, since Zerynth's recv
 "blocks until bufsize bytes are received"."""
 import socket
 import threading
@@ -16,14 +17,13 @@ import time
 import pytest
 
 from sockconf import peers as sc_peers
-from sockconf.case import case
+from sockconf.case import Native, case
 from sockconf.wire import Handle, Ok, Raised, Ref
 
 # socket.timeout, by the names its class can have: `timeout`, or an alias of TimeoutError
 TIMEOUT_CLASSES = ("timeout", "TimeoutError")
-# a guard on waits for a peer that will answer: 5 s in this document's unit (a target that read
-# it as seconds would only wait longer when something is already wrong)
-GUARD_MS = 5000
+# a guard on waits for a peer that will answer, in seconds (sent as 5000 under the zerynth profile)
+GUARD = 5.0
 
 
 def _tcp(side, port, extra=()):
@@ -197,7 +197,7 @@ def test_zerynth_address_without_port_binds_port_zero(side, form):
     side.ok(r[0], "socket(AF_INET, SOCK_DGRAM)")
     if not side.check(isinstance(r[1], Ok), "bind(%r) gave %r" % (address, r[1]), clause):
         return
-    r = side.call([("settimeout", [Handle(0), GUARD_MS]), ("sendto", [Handle(0), b"ping", (side.host, echo.port)]),
+    r = side.call([("settimeout", [Handle(0), GUARD]), ("sendto", [Handle(0), b"ping", (side.host, echo.port)]),
                    ("recvfrom", [Handle(0), 64])], timeout=10)
     got = side.ok(r[-1], "recvfrom on the socket bound without a port", clause="zerynth:addr.port-zero")
     side.check(_bytes(got[0]) == b"ping", "recvfrom gave %r, not the echo b'ping'" % (got,), "zerynth:addr.port-zero")
@@ -218,12 +218,12 @@ def test_zerynth_connected_udp_uses_send_and_recv(side):
     socket is connected to an address, it can be used with methods like recv() and send() without
     specifying a receiver address." """
     echo = side.udp_echo()
-    r = side.call(_udp(side, extra=[("connect", [Ref(0), (side.host, echo.port)]), ("settimeout", [Ref(0), GUARD_MS]),
+    r = side.call(_udp(side, extra=[("connect", [Ref(0), (side.host, echo.port)]), ("settimeout", [Ref(0), GUARD]),
                                     ("send", [Ref(0), b"ping"]), ("recv", [Ref(0), 4])]), mode="C", timeout=10)
     _udp_ready(side, r)
     if not side.check(isinstance(r[2], Ok), "connect on a UDP socket gave %r" % (r[2],), "zerynth:connect"):
         return
-    side.ok(r[3], "settimeout(%d)" % GUARD_MS)
+    side.ok(r[3], "settimeout(%s s)" % GUARD)
     side.check(isinstance(r[4], Ok) and r[4].value == 4, "send(b'ping') on the connected UDP socket gave %r" % (r[4],))
     side.check(isinstance(r[5], Ok) and _bytes(r[5].value) == b"ping",
                "recv(4) on the connected UDP socket gave %r, not the echo b'ping'" % (r[5],))
@@ -236,7 +236,7 @@ def test_zerynth_connected_udp_ignores_other_senders(side):
     echo, other = side.udp_echo(), side.udp_sender()
     port = _udp_port()
     r = side.call(_udp(side, port, [("connect", [Ref(0), (side.host, echo.port)]),
-                                    ("settimeout", [Ref(0), GUARD_MS])]))
+                                    ("settimeout", [Ref(0), GUARD])]))
     _udp_ready(side, r)
     side.ok(r[2], "connect")
     other.send(b"foreign", side.listen_host, port)
@@ -308,7 +308,7 @@ def test_zerynth_recvfrom_returns_bytearray_and_sender(side):
     """"Returns a tuple (data, address) where data is a bytearray containing the received bytes and
     address is the net address of the sender." """
     echo = side.udp_echo()
-    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD_MS]),
+    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD]),
                                     ("sendto", [Ref(0), b"ping", (side.host, echo.port)]),
                                     ("recvfrom", [Ref(0), 64])]), timeout=10)
     _udp_ready(side, r)
@@ -328,7 +328,7 @@ def test_zerynth_recvfrom_waits_for_a_datagram(side):
     most its first 4 bytes."""
     payload = b"0123456789"
     echo = side._peer(_LateUdpEcho(side.peer_bind, 0.1))
-    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD_MS]),
+    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD]),
                                     ("sendto", [Ref(0), payload, (side.host, echo.port)]),
                                     ("recvfrom", [Ref(0), 4])]), timeout=10)
     _udp_ready(side, r)
@@ -345,7 +345,7 @@ def test_zerynth_recvfrom_into_waits_for_a_datagram(side):
     datagram is received.": as recvfrom, into a 16-byte buffer with bufsize 4."""
     payload = b"0123456789"
     echo = side._peer(_LateUdpEcho(side.peer_bind, 0.1))
-    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD_MS]),
+    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD]),
                                     ("sendto", [Ref(0), payload, (side.host, echo.port)]),
                                     ("recvfrom_into", [Ref(0), 16, 4])]), timeout=10)
     _udp_ready(side, r)
@@ -364,7 +364,7 @@ def test_zerynth_recvfrom_into_bufsize_defaults_to_the_buffer(side):
     payload = b"0123456789"
     echo = side.udp_echo()
     dest = (side.host, echo.port)
-    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD_MS]), ("sendto", [Ref(0), payload, dest]),
+    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD]), ("sendto", [Ref(0), payload, dest]),
                                     ("recvfrom_into", [Ref(0), 4]), ("sendto", [Ref(0), payload, dest]),
                                     ("recvfrom_into", [Ref(0), 4, -1])]), mode="C", timeout=10)
     _udp_ready(side, r)
@@ -382,7 +382,7 @@ def test_zerynth_recvfrom_into_returns_count_and_sender(side):
     net address of the sender." """
     payload = b"0123456789"
     echo = side.udp_echo()
-    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD_MS]),
+    r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD]),
                                     ("sendto", [Ref(0), payload, (side.host, echo.port)]),
                                     ("recvfrom_into", [Ref(0), 16])]), timeout=10)
     _udp_ready(side, r)
@@ -447,7 +447,7 @@ def test_zerynth_settimeout_takes_milliseconds(side):
     settimeout(100) gives up on recv about 100 ms later. The peer sends 300 ms after connecting, so
     a target that read 100 as seconds returns data instead of hanging."""
     peer = side.source(b"late", delay=0.3)
-    r = _tcp_connected(side, peer, [("settimeout", [Ref(0), 100])])
+    r = _tcp_connected(side, peer, [("settimeout", [Ref(0), Native(100)])])
     side.ok(r[-1], "settimeout(100)")
     r, took = side.timed([("recv", [Handle(0), 4])])
     if not side.check(isinstance(r[0], Raised), "after settimeout(100), recv gave %r after %.0f ms: 100 was not "
@@ -466,7 +466,7 @@ def test_zerynth_timeout_raises_the_timeout_exception(side):
     `timeout` or TimeoutError, not a plain OSError. settimeout(100) is 100 ms here; the peer sends
     after 300 ms."""
     peer = side.source(b"late", delay=0.3)
-    r = _tcp_connected(side, peer, [("settimeout", [Ref(0), 100]), ("recv", [Ref(0), 4])])
+    r = _tcp_connected(side, peer, [("settimeout", [Ref(0), Native(100)]), ("recv", [Ref(0), 4])])
     x = r[-1]
     if not side.check(isinstance(x, Raised), "recv after settimeout(100) gave %r: the 100 ms elapsed, nothing "
                       "was raised" % (x,)):
@@ -498,7 +498,7 @@ def test_zerynth_bound_udp_receives_every_datagram(side):
     from the host, both received."""
     sender = side.udp_sender()
     port = _udp_port()
-    r = side.call(_udp(side, port, [("settimeout", [Ref(0), GUARD_MS])]))
+    r = side.call(_udp(side, port, [("settimeout", [Ref(0), GUARD])]))
     _udp_ready(side, r)
     sender.send(b"one", side.listen_host, port)
     sender.send(b"two", side.listen_host, port)

@@ -14,6 +14,8 @@ except that the answers are changed by RULE:
   so a non-blocking recv on a silent peer never returns (a hang mid-case);
 - wedge-on-recv: from the first recv on, the agent answers nothing at all, to any line (a board
   that stopped answering: only a restart brings it back);
+- ms-timeouts: settimeout takes milliseconds, as Zerynth documents (the value is divided by
+  1000 on its way to the agent);
 - flaky-eof: eof-once, but only on every other socket that meets EOF (a target whose status
   changes from run to run).
 """
@@ -25,13 +27,22 @@ import threading
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from sockconf import wire  # noqa: E402
 
-RULES = ("eof-once", "timeout-eagain", "no-dns", "exit-on-recv", "hang-nonblocking", "wedge-on-recv", "flaky-eof")
+RULES = ("eof-once", "timeout-eagain", "no-dns", "exit-on-recv", "hang-nonblocking", "wedge-on-recv", "ms-timeouts", "flaky-eof")
 BLOCKING = {("settimeout", 0): None, ("settimeout", 0.0): None, ("setblocking", False): True}
 
 
-def _blocking_form(name, args):
-    """Whether this op is settimeout(0) or setblocking(False) (hang-nonblocking replaces it)."""
-    return len(args) == 2 and isinstance(args[1], (bool, int, float)) and (name, args[1]) in BLOCKING
+_SAME = object()
+
+
+def _changed(rule, name, args):
+    """The new second argument of this op under rule, or _SAME."""
+    if len(args) != 2 or not isinstance(args[1], (bool, int, float)):
+        return _SAME
+    if rule == "hang-nonblocking" and (name, args[1]) in BLOCKING:
+        return BLOCKING[name, args[1]]
+    if rule == "ms-timeouts" and name == "settimeout" and not isinstance(args[1], bool):
+        return args[1] / 1000.0
+    return _SAME
 
 
 def main():
@@ -60,8 +71,9 @@ def main():
                 if rule == "wedge-on-recv" and any(name == "recv" for name, _ in req.ops):
                     wedged.append(req.seq)
                     continue
-                if rule == "hang-nonblocking":
-                    ops = [(n, [a[0], BLOCKING[n, a[1]]] if _blocking_form(n, a) else list(a)) for n, a in req.ops]
+                if rule in ("hang-nonblocking", "ms-timeouts"):
+                    ops = [(n, [a[0], _changed(rule, n, a)] if _changed(rule, n, a) is not _SAME else list(a))
+                           for n, a in req.ops]
                     if ops != [(n, list(a)) for n, a in req.ops]:
                         raw = (wire.encode_request(req.seq, ops, req.mode, check=False) + "\n").encode("ascii")
             except (wire.WireError, UnicodeDecodeError):

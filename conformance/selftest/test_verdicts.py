@@ -84,3 +84,20 @@ def test_a_target_that_dies_mid_case_is_unresolved_with_the_reason(tmp_path):
     status, out, cases = run(tmp_path, "exit-on-recv", "recv_returns_at_most")
     c = cases["test_recv_returns_at_most_bufsize"]
     assert status == 1 and c["status"] == "UNRESOLVED" and "status 3" in c["reason"], (c, out)
+
+
+def test_a_documented_timeout_unit_is_spoken_not_failed(tmp_path):
+    """A target whose settimeout takes milliseconds (as Zerynth documents) fails the timeout case
+    under a profile in seconds, and passes it under one whose timeout_unit says milliseconds: the
+    suite then sends settimeout(100) for the case's 0.1 s."""
+    status, out, cases = run(tmp_path, "ms-timeouts", "etimedout_after")
+    c = cases["test_recv_timeout_is_etimedout_after_the_timeout"]
+    assert status == 1 and c["status"] == "FAIL", (c, out)
+    profile = tmp_path / "ms.json"
+    profile.write_text(json.dumps({"name": "ms", "documents": ["micropython-usocket.txt"], "timeout_unit": {
+        "unit": "ms", "doc": "zerynth-socket.txt",
+        "quote": "The timeout argument can be a nonnegative integer number expressing milliseconds, or None."}}))
+    status, out, cases = run(tmp_path, "ms-timeouts", "etimedout_after", profile=str(profile))
+    c = cases["test_recv_timeout_is_etimedout_after_the_timeout"]
+    assert status == 0 and c["status"] == "PASS", (c, out)
+    assert "settimeout @1, 100" in "\n".join(c["transcript"]["target"]), c["transcript"]

@@ -73,13 +73,35 @@ def case(*clauses, needs=(), dns=False, slow=0.0):
     return wrap
 
 
+class Native(int):
+    """A settimeout value already in the target's own unit: sent as it is. Every other number
+    given to settimeout is in seconds, and Side converts it to the unit the target's profile
+    documents (timeout_unit: Zerynth's settimeout takes milliseconds)."""
+
+
+def _in_unit(ops, per_second):
+    """ops with each settimeout value (seconds) in the target's unit (per_second units a second)."""
+    out = []
+    for name, args in ops:
+        if name == "settimeout" and len(args) == 2 and isinstance(args[1], (int, float)) \
+                and not isinstance(args[1], bool):
+            v = args[1]
+            v = int(v) if isinstance(v, Native) else (v if per_second == 1 else int(round(v * per_second)))
+            args = [args[0], v]
+        out.append((name, args))
+    return out
+
+
 class Side:
     """One run of a case against one agent: ops, peers, checks and observations."""
 
-    def __init__(self, name, client, peer_bind, dns_peer, rtt, applies, clause, timeout_scale=1.0, link=None):
+    def __init__(self, name, client, peer_bind, dns_peer, rtt, applies, clause, timeout_scale=1.0, link=None,
+                 per_second=1):
         """applies(clause ID) -> bool: whether the profile makes that clause normative; clause:
         the case's first clause, the default for checks and observations; link: the target's
-        measured rtt, per_byte and tick (sockconf/link.py), for timing windows."""
+        measured rtt, per_byte and tick (sockconf/link.py), for timing windows; per_second:
+        the target's settimeout unit, in units per second (1000: milliseconds)."""
+        self.per_second = per_second
         self.name, self.client, self.peer_bind, self.dns = name, client, peer_bind, dns_peer
         self.rtt, self.applies, self.clause, self.timeout_scale = rtt, applies, clause, timeout_scale
         self.link = link or {"rtt": rtt, "per_byte": 0.0, "tick": 0.0}
@@ -100,7 +122,9 @@ class Side:
 
     def call(self, ops, mode="S", timeout=5.0):
         """Run ops as one request; the list of results (Ok, Raised or AgentError). An op the
-        agent does not have makes the case UNSUPPORTED; link trouble makes it UNRESOLVED."""
+        agent does not have makes the case UNSUPPORTED; link trouble makes it UNRESOLVED.
+        settimeout values are seconds (see Native), sent in the target's unit."""
+        ops = _in_unit(ops, self.per_second)
         self.transcript.append("> " + " ; ".join("%s %s" % (n, ", ".join(map(_show, a))) for n, a in ops))
         try:
             results = self.client.call(ops, mode=mode, timeout=timeout).results

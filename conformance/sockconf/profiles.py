@@ -7,9 +7,12 @@ A profile says which clauses are normative for a target and what it documents di
      "clauses": ["uc386:timeouts.etimedout"],          # and these single clauses of others
      "capabilities": ["settimeout"],                   # assumed even if HELLO does not say so
      "lacks": ["AF_INET6"],                            # absent even if HELLO says so
-     "deviations": [{"clause": ID, "quote": "...", "doc": "..."}]}
+     "deviations": [{"clause": ID, "quote": "...", "doc": "..."}],
+     "timeout_unit": {"unit": "ms", "quote": "...", "doc": "..."}}   # optional; default seconds
 
 A deviation turns a difference on that clause into DEVIATION, with the quote that documents it.
+timeout_unit is the unit the port's settimeout takes, with the quote that documents it: cases
+give seconds, and the target's side sends them in this unit (sockconf/case.py, Native).
 
 A target file names a target so that a CI matrix can name files:
 
@@ -21,6 +24,7 @@ import pathlib
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 TARGETS = ROOT / "targets"
 PROFILES = TARGETS / "profiles"
+UNITS = {"s": 1, "ms": 1000}    # settimeout units, per second
 
 
 class ProfileError(Exception):
@@ -62,6 +66,11 @@ def load(name, clauses):
     for d in p["deviations"]:
         if not d.get("quote"):
             raise ProfileError("profile %s: the deviation on %s has no quote documenting it" % (p["name"], d["clause"]))
+    unit = p.setdefault("timeout_unit", {"unit": "s"})
+    if not isinstance(unit, dict) or unit.get("unit") not in UNITS or (unit["unit"] != "s" and not unit.get("quote")):
+        raise ProfileError("profile %s: timeout_unit must be {\"unit\": one of %s, \"quote\": the sentence that "
+                           "documents it}" % (p["name"], ", ".join(sorted(UNITS))))
+    p["per_second"] = UNITS[unit["unit"]]
     return p
 
 
