@@ -228,7 +228,7 @@ def test_getaddrinfo_items_are_family_type_proto_canonname_sockaddr(side):
         side.check(family == af, "family is %r for the IPv4 address %r, AF_INET is %r" % (family, side.host, af))
         side.check(kind == stream, "type is %r after asking for SOCK_STREAM (%r)" % (kind, stream))
         side.check(isinstance(proto, int), "proto is %r, not a number" % (proto,))
-        side.check(isinstance(canonname, str), "canonname is %r, not a str" % (canonname,))
+        side.detail("canonname", repr(canonname))     # its type is not documented: CPython '', unix None
         side.check(sockaddr is not None, "sockaddr is None")
 
 

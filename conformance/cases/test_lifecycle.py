@@ -125,9 +125,10 @@ def test_socket_makes_the_family_type_and_protocol_given(side):
     side.check(got == [b"one", b"two"], "the UDP peer received %r from two sendto, not two datagrams" % (got,))
 
 
-@case("mp:socket.proto-auto")
+@case("mp:socket.proto-auto", "mp:socket.proto-optional")
 def test_type_selects_the_protocol(side):
-    """socket(AF_INET, SOCK_STREAM) is TCP and socket(AF_INET, SOCK_DGRAM) is UDP, no proto given."""
+    """socket(AF_INET, SOCK_STREAM) is TCP and socket(AF_INET, SOCK_DGRAM) is UDP, no proto given
+    ("specifying proto in most cases is not required")."""
     af, stream, dgram = side.const("AF_INET"), side.const("SOCK_STREAM"), side.const("SOCK_DGRAM")
     echo, udp = side.echo(), side.udp_echo()
     r = side.call([("getaddrinfo", [side.host, echo.port, 0, stream]), ("socket", [af, stream]),

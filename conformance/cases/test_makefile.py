@@ -20,14 +20,16 @@ def _file(side, peer, mode, *more):
 
 
 @pytest.mark.parametrize("mode", ["rb", "wb", "rwb"])
-@case("mp:makefile", "mp:makefile.binary", "mp:makefile.noop")
+@case("mp:makefile", "mp:makefile.binary", "mp:makefile.noop", "mp:makefile.type")
 def test_makefile_gives_a_file_on_the_same_connection(side, mode):
     """"Return a file object associated with the socket" in each binary mode ('rb', 'wb', 'rwb'):
-    what goes through the file goes through the connection. "still supported by MicroPython (but
-    is a no-op)": the oracle returns the socket itself, and so must the target."""
+    what goes through the file goes through the connection, and the socket itself still works
+    ("still supported by MicroPython (but is a no-op)"). Whether the file is the socket itself is
+    a detail: "The exact returned type depends on the arguments given to makefile()" (the oracle
+    returns the socket; MicroPython's unix port a new FileIO on the socket's descriptor)."""
     peer = side.echo()
     f = _file(side, peer, mode)
-    side.same("makefile returned the socket itself", f == Handle(0), "mp:makefile.noop")
+    side.detail("makefile returned the socket itself", f == Handle(0))
     writer, reader = (f if "w" in mode else Handle(0)), (f if "r" in mode else Handle(0))
     data = b"through makefile(%s)" % mode.encode()
     r = side.call([("write", [writer, data]), ("read", [reader, len(data)])], mode="C", timeout=10.0)

@@ -333,12 +333,13 @@ def test_read_with_a_timeout_loses_no_received_byte(side, op):
     else:
         first = r[1].value or b""
     side.detail("%s at the timeout" % op, _outcome(r[1]))
-    rest = b""
+    rest, last = b"", None
     for _ in range(10):                   # bounded: what is left came long ago; no waiting
-        x = side.call([("setblocking", [Handle(0), False]), ("recv", [Handle(0), 10])])[-1]
-        if isinstance(x, Raised) or not x.value:
+        last = side.call([("setblocking", [Handle(0), False]), ("recv", [Handle(0), 10])])[-1]
+        if isinstance(last, Raised) or not last.value:
             break
-        rest += x.value
+        rest += last.value
     side.detail("recv after it", repr(rest))
-    side.check(first + rest == b"hello", "%s at its timeout gave %s, then recv gave %r; the peer sent b'hello': "
-               "%d received bytes were lost" % (op, _outcome(r[1]), rest, 5 - len(first + rest)), returns)
+    side.check(first + rest == b"hello", "%s at its timeout gave %s, then recv gave %r (then %s); the peer sent "
+               "b'hello': %d received bytes were lost" % (op, _outcome(r[1]), rest, _outcome(last),
+                                                          5 - len(first + rest)), returns)
