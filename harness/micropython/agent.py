@@ -331,7 +331,9 @@ def _val(b, p, e):
 
 def _esc(text):
     out = bytearray()
-    for c in text.encode():
+    # A lone surrogate (CPython decodes an AF_UNIX path with surrogateescape) goes as its \udcXX text: a str
+    # token is UTF-8, and raising here would end the agent. MicroPython ignores the errors argument.
+    for c in text.encode("utf-8", "backslashreplace"):
         if SAFE[c]:
             out.append(c)
         else:
