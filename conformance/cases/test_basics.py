@@ -66,7 +66,7 @@ def test_operations_after_close_fail(side):
     side.same("errnos", [x.errno for x in r])
 
 
-@case("mp:accept.pair")
+@case("mp:accept.pair", "mp:accept")
 def test_accept_returns_a_pair(side):
     port = side.free_port()
     r = side.call([("getaddrinfo", ["0.0.0.0", port, 0, side.const("SOCK_STREAM")]), ("socket", []),

@@ -125,7 +125,7 @@ def test_socket_makes_the_family_type_and_protocol_given(side):
     side.check(got == [b"one", b"two"], "the UDP peer received %r from two sendto, not two datagrams" % (got,))
 
 
-@case("mp:socket.proto-auto", "mp:socket.proto-optional")
+@case("mp:socket.proto-auto", "mp:socket.proto-optional", "mp:socket.proto-example", "mp:const.ipproto-auto")
 def test_type_selects_the_protocol(side):
     """socket(AF_INET, SOCK_STREAM) is TCP and socket(AF_INET, SOCK_DGRAM) is UDP, no proto given
     ("specifying proto in most cases is not required")."""

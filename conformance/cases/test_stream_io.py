@@ -173,7 +173,7 @@ def test_read_size_waits_for_every_segment(side, op):
     side.check(second == data[150:], "the next %s(50) gave %s" % (op, _short(second)), clause)
 
 
-@case("mp:readline", slow=0.125)
+@case("mp:readline", "mp:readline.return", slow=0.125)
 def test_readline_waits_for_the_newline_across_pieces(side):
     """"Read a line, ending in a newline character": lines that arrive in pieces, 25 ms apart,
     come back whole, one per call, and b'' at EOF."""

@@ -99,7 +99,7 @@ def _timed_wait(side, op, timeout):
 
 # ---- settimeout: the method, its values, expiry, zero, None ----
 
-@case("mp:settimeout.optional", needs=["settimeout"])
+@case("mp:settimeout.optional", "mp:settimeout.not-every-port", needs=["settimeout"])
 def test_settimeout_exists_where_claimed(side):
     """A target that claims the settimeout capability has the method; "Not every port supports this
     method": one that does not claim it is UNSUPPORTED here."""
@@ -123,7 +123,7 @@ def test_settimeout_takes_nonnegative_floats_and_none(side):
 
 @pytest.mark.parametrize("op", STREAM_OPS)
 @case("mp:settimeout.expiry", "uc386:timeouts.etimedout", "mp:settimeout.oserror", "mp:settimeout.values",
-      needs=["settimeout"], slow=T)
+      "mp:settimeout.example", needs=["settimeout"], slow=T)
 def test_timeout_expiry_raises_etimedout(side, op):
     """settimeout(0.1), then an op that can only wait: OSError(ETIMEDOUT), no earlier than 0.1 s and
     within side.window of it (a float timeout counts seconds: 0.1 is neither 0 nor 1 s). recv, read,
@@ -161,7 +161,8 @@ def test_zero_timeout_does_not_wait(side, op):
         side.same("outcome", _outcome(r[0]))
 
 
-@case("mp:settimeout.none", "mp:setblocking.true", "mp:setblocking", needs=["settimeout"], slow=0.15)
+@case("mp:settimeout.none", "mp:setblocking.true", "mp:setblocking", "mp:setblocking.shorthand", needs=["settimeout"],
+      slow=0.15)
 def test_none_and_setblocking_true_wait_without_limit(side):
     """Four connections to peers that answer after 0.15 s, each left blocking in another way:
     settimeout(0.05) then settimeout(None); settimeout(0) then settimeout(None); settimeout(0.05)
@@ -180,7 +181,7 @@ def test_none_and_setblocking_true_wait_without_limit(side):
                    % (first, v1, then, v2, x), clause)
 
 
-@case("mp:setblocking.false", "mp:setblocking", "mp:settimeout.zero", needs=["settimeout"])
+@case("mp:setblocking.false", "mp:setblocking", "mp:settimeout.zero", "mp:setblocking.shorthand", needs=["settimeout"])
 def test_setblocking_false_is_settimeout_zero(side):
     """recv on connections where nothing comes, and connect where SYNs go unanswered, made
     non-blocking by settimeout(0), setblocking(False) and setblocking(0): the same answer, at once."""
@@ -208,7 +209,7 @@ def test_setblocking_false_is_settimeout_zero(side):
 
 # ---- poll ----
 
-@case("mp:poll.instead", slow=T)
+@case("mp:poll.instead", "mp:poll.example", slow=T)
 def test_poll_times_out_empty_and_waits_on_several(side):
     """The docs' recipe for ports without settimeout: poll(1000) returning nothing means "the
     operation timed out". poll with

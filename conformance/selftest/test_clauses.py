@@ -1,5 +1,6 @@
 """The clause inventory is true to the documents, and every case cites clauses from it."""
 import pathlib
+import re
 
 import pytest
 
@@ -46,3 +47,220 @@ def test_every_profile_quotes_its_documents(name):
         texts = [sc_clauses.norm((DOCS / d).read_text(encoding="utf-8")) for d in docs]
         assert any(sc_clauses.norm(e["quote"]) in t for t in texts), "%s: quote %r is not in %s" % (
             name, e["quote"], docs)
+
+
+# --- completeness: every statement of a document is covered by the quotes of its clauses ---------
+
+_FENCE = re.compile(r"^\s*```")
+_MD_HEADING = re.compile(r"^#{1,6}\s")
+_BULLET = re.compile(r"^(?:[•*]|-(?=\s))\s+")
+_BOLD_ONLY = re.compile(r"^\*\*[^*]+\*\*$")
+_TABLE_SEP = re.compile(r"^\|?[\s:|]*-[\s:|-]*\|?$")
+_NAME = r"[A-Za-z_][\w.]*"
+_CODE = [re.compile(p) for p in (
+    r"^(?:import\s+\w|from\s+\S+\s+import\s)",                       # imports
+    r"^(?:if|elif|while|for|with|def|except)\b.*:$",                  # compound statements
+    r"^(?:else|try|finally):$",
+    r"^(?:raise|break|continue|pass|return)\b(?:\s+\w.*)?$",
+    r"^%s(?:\s*,\s*%s)*\s*=(?!=)\s*(?:%s|\d+)(?:\(.*\)|\[.*?\])*$" % (_NAME, _NAME, _NAME),  # x = f(...)[...]
+    r"^%s\(.*\)(?:\[.*?\])*$" % _NAME,                                # a call or a signature alone: f(...)
+    r"^[A-Za-z_]\w*(?:\.\w+)+\*?$",                                    # a dotted name: usocket.AF_INET, usocket.SOL_*
+    r"^\([\w\s,]*\)$",                                                # a tuple of names
+    r"^(?:class|exception)\s+[\w.]+$",                                # class/exception headings
+)]
+_SENTENCE_END = re.compile(r"(?<!\be\.g\.)(?<!\bi\.e\.)(?<=[.!?])\s+|(?<=:)\n")
+_PROSE_END = ".:;,!?”\"'`|"
+_JOINERS = {"and", "or", "but"}
+
+# Text the statement rule reads as prose but that states nothing: (document, exact text) -> why.
+NOT_STATEMENTS = {
+    ("uc386-socket.txt", "- lwIP poll."): "the title of the second quirk, run into the previous line when the "
+                                          "page was flattened",
+}
+
+
+def _comment_at(line):
+    """Where the comment of a code line starts ('#' outside a string literal, at the start or after a
+    blank), or -1."""
+    quote = None
+    for i, ch in enumerate(line):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or line[i - 1].isspace()):
+            return i
+    return -1
+
+
+def _is_code(s):
+    return s.startswith(">>>") or any(p.match(s) for p in _CODE)
+
+
+def statements(text, markdown):
+    """The statements of a document: [(text, [offset in `text` of each of its characters])].
+
+    The document is read line by line:
+      - code is not a statement: lines inside ``` fences (Markdown), `>>>` REPL lines and the output
+        line after one, and lines that parse as Python (imports, `if ...:`/`while ...:`/`try:`,
+        `x = f(...)[...]`, a call or signature alone on its line, a dotted name such as
+        `usocket.AF_INET` or `usocket.SOL_*`, a tuple of names, `class X`/`exception X`);
+      - but the comment of a code line (from its `#`) is a statement: the documents put requirements
+        there ("# You must use getaddrinfo() even for numeric addresses"); whole-line comments on
+        consecutive lines are one paragraph;
+      - headings are not statements: the first line of a plain-text document (its title), Markdown
+        front matter and `#` headings, a line that is only **bold**, a line of at most 8 words that
+        starts with a capital and does not end in punctuation ("Difference to CPython", "Quirks on
+        this port"), a label of at most 3 words that starts with a capital and ends in ':' ("Example:",
+        "Summing up:"; also as the last sentence of a paragraph), and a table's header row and separator;
+      - every other line is prose: a list item (•, *, -) or a table row starts a paragraph of its own,
+        a Markdown quote ('>') is read without its marker, and consecutive prose lines are one
+        paragraph (uc386-socket.txt is hard-wrapped);
+      - a paragraph is split into sentences after '.', '!' or '?' (not in "e.g.", "i.e.") and after a
+        ':' that ends a line.
+    """
+    paragraphs, cur, kind = [], None, None
+    in_fence = False
+    front = markdown and text.startswith("---")
+    after_repl = False
+    offset = 0
+
+    def close():
+        nonlocal cur, kind
+        if cur:
+            paragraphs.append(cur)
+        cur, kind = None, None
+
+    def add(start, end, new_kind, join):
+        nonlocal cur, kind
+        if not (join and cur and kind == new_kind):
+            close()
+            cur, kind = [], new_kind
+        cur.append((start, end))
+
+    for n, line in enumerate(text.split("\n")):
+        off, offset = offset, offset + len(line) + 1
+        s = line.strip()
+        lead = off + len(line) - len(line.lstrip())
+        if front:
+            front = not (n > 0 and s == "---")
+            continue
+        if markdown and _FENCE.match(line):
+            in_fence = not in_fence
+            close()
+            continue
+        if not s:
+            close()
+            after_repl = False
+            continue
+        if n == 0 and not markdown:
+            continue
+        c = _comment_at(line)
+        code = line[:c].strip() if c >= 0 else s
+        if in_fence or (c >= 0 and not (markdown and c == len(line) - len(line.lstrip()))
+                        and (not code or _is_code(code))) or _is_code(s):
+            if c >= 0:
+                add(off + c + 1, off + len(line), "comment", join=not code)
+            else:
+                close()
+            after_repl = s.startswith(">>>")
+            continue
+        if after_repl:
+            after_repl = False
+            close()
+            continue
+        if markdown and s.startswith(">"):
+            lead = off + line.index(">") + 1
+            s = s[1:].strip()
+        if (markdown and _MD_HEADING.match(s)) or _BOLD_ONLY.match(s):
+            close()
+            continue
+        words = s.split()
+        if s[0].isupper() and ((len(words) <= 8 and s[-1] not in _PROSE_END) or (len(words) <= 3 and s[-1] == ":")):
+            close()
+            continue
+        if _TABLE_SEP.match(s):
+            if paragraphs and kind is None and paragraphs[-1][0][2:] == ("table",):
+                paragraphs.pop()                                  # the header row
+            close()
+            continue
+        m = _BULLET.match(s)
+        if s.startswith("|") or s.endswith("|"):
+            close()
+            paragraphs.append([(lead, off + len(line), "table")])
+            continue
+        add(lead + (m.end() if m else 0), off + len(line), "prose", join=not m)
+    close()
+
+    out = []
+    for para in paragraphs:
+        chars, index = [], []
+        for seg in para:
+            if index:
+                chars.append("\n")
+                index.append(None)
+            chars.extend(text[seg[0]:seg[1]])
+            index.extend(range(seg[0], seg[1]))
+        joined = "".join(chars)
+        start = 0
+        for m in list(_SENTENCE_END.finditer(joined)) + [None]:
+            end = m.start() if m else len(joined)
+            sentence = joined[start:end].strip()
+            if sentence and not (sentence[0].isupper() and len(sentence.split()) <= 3 and sentence[-1] == ":"):
+                out.append((sentence, [i for i in index[start:end] if i is not None]))
+            start = m.end() if m else end
+    return out
+
+
+def quoted(text, clauses):
+    """[bool per character of `text`]: inside the quote of one of `clauses`. A quote (whitespace-
+    insensitive) covers its first occurrence at or after its section's first occurrence."""
+    norm_chars, where = [], []
+    for m in re.finditer(r"\s+|\S+", text):
+        if m.group().isspace():
+            norm_chars.append(" ")
+            where.append(m.start())
+        else:
+            norm_chars.extend(m.group())
+            where.extend(range(m.start(), m.end()))
+    normed = "".join(norm_chars)
+    covered = [False] * len(text)
+    for c in clauses:
+        q = sc_clauses.norm(c["quote"])
+        at = normed.find(q, max(normed.find(sc_clauses.norm(c["section"])), 0))
+        at = normed.find(q) if at < 0 else at
+        for i in range(at, at + len(q) if at >= 0 else at):
+            covered[where[i]] = True
+    return covered
+
+
+@pytest.mark.parametrize("doc", sorted(PREFIX))
+def test_every_statement_is_quoted(doc):
+    """Every statement of the document (see `statements` for what counts) is covered by the quotes of
+    its clauses: each of its words (runs of letters and digits) lies inside the text a quote covers
+    (see `quoted`), except 'and', 'or' and 'but' joining two quotes. A quote may cover part of a
+    sentence or several. NOT_STATEMENTS lists the few bits of prose that state nothing."""
+    if not DOCS.is_dir():
+        pytest.skip("the contract documents are not at %s" % DOCS)
+    text = (DOCS / doc).read_text(encoding="utf-8")
+    covered = quoted(text, [c for c in INVENTORY.values() if c["doc"] == doc])
+    for (d, bit), why in NOT_STATEMENTS.items():
+        if d == doc:
+            spans = quoted(text, [{"quote": bit, "section": ""}])
+            assert any(spans), "NOT_STATEMENTS: %r is not in %s" % (bit, doc)
+            covered = [a or b for a, b in zip(covered, spans)]
+    missing = []
+    for sentence, index in statements(text, doc.endswith(".md")):
+        words, word = [], []
+        for i in index + [None]:
+            if i is not None and text[i].isalnum() and (not word or word[-1] == i - 1):
+                word.append(i)
+                continue
+            if word:
+                words.append(word)
+            word = [i] if i is not None and text[i].isalnum() else []
+        bare = ["".join(text[i] for i in w) for w in words if not all(covered[i] for i in w)]
+        if [w for w in bare if w.lower() not in _JOINERS]:
+            missing.append("%s  [unquoted: %s]" % (" ".join(sentence.split()), " ".join(bare)))
+    assert not missing, "%d statement(s) of %s in no clause's quote (add clauses to vectors/clauses/):\n  %s" % (
+        len(missing), doc, "\n  ".join(missing))
