@@ -179,8 +179,12 @@ def _round(item):
 
 
 def _base_id(nodeid):
-    """A case's id without its --repeat round."""
-    return re.sub(r"\[\]$", "", re.sub(r"-?run\d+(?=\])", "", nodeid))
+    """A case's id without its --repeat round (`[run3]`, `[run3-bytes]`, `[bytes-run3]`)."""
+    head, bracket, params = nodeid.partition("[")
+    if not bracket:
+        return nodeid
+    kept = [p for p in params.rstrip("]").split("-") if not re.fullmatch(r"run\d+", p)]
+    return head + ("[%s]" % "-".join(kept) if kept else "")
 
 
 def flips(records):
@@ -499,7 +503,12 @@ def pytest_pyfunc_call(pyfuncitem):
             record.setdefault("recovery", []).append("%s, before the case: %s" % (k.name, before))
         sd = sc_case.Side(k.name, k.client, bind, dns, link["rtt"], applies_fn, first, ctx["scale"], link,
                           profile["per_second"] if k is keeper else 1)
+        transport = k.client.transport
+        mark = transport.stderr_mark() if hasattr(transport, "stderr_mark") else None
         status, reason, clause = sc_case.run_side(body, sd)
+        said = transport.stderr_since(mark) if mark is not None else ""
+        if said:
+            sd.details["stderr of the %s during the case" % k.name] = said
         left, after = k.settle(nodeid)
         if after:
             record.setdefault("recovery", []).append("%s: %s" % (k.name, after))

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -146,6 +147,9 @@ static void rf_forward(int fd) {
     if (port && rf->forward(rf_socks[fd].dgram, port) == 0) {
         rf_socks[fd].fwd_port = (uint16_t)port;
         rf_socks[fd].fwd_udp = rf_socks[fd].dgram;
+    } else if (port) {
+        fprintf(stderr, "sockconf-ref: no host forward for %s port %d: %s\n", rf_socks[fd].dgram ? "UDP" : "TCP",
+                port, strerror(errno));
     }
 }
 

@@ -108,6 +108,22 @@ class _ProcessMixin:
     def stderr_text(self):
         return _tail(self._log, 1 << 20) if self._log else ""
 
+    def stderr_mark(self):
+        """Where the agent's stderr ends now, for stderr_since."""
+        try:
+            return os.fstat(self._log.fileno()).st_size if self._log else 0
+        except (OSError, ValueError):
+            return 0
+
+    def stderr_since(self, mark, most=2000):
+        """What the agent wrote to stderr since stderr_mark() gave mark (at most `most` bytes)."""
+        try:
+            self._log.flush()
+            self._log.seek(mark)
+            return self._log.read(most).decode("utf-8", "replace").strip()
+        except (AttributeError, OSError, ValueError):
+            return ""
+
 
 class PipeTransport(_ProcessMixin, Transport):
     """An agent process speaking on its stdin/stdout; stderr goes to a temp file."""
