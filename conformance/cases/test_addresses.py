@@ -125,6 +125,28 @@ def test_name_in_a_tuple_is_refused_and_getaddrinfo_resolves_it(side):
                "mp:addr.numeric-only-ports")
 
 
+@case("mp:addr.ipv6-no-names", needs=["tuple-address"], dns=True)
+def test_name_in_an_ipv6_tuple_is_refused(side):
+    """"Note the domain names are not accepted as ipv6_address, they should be resolved first using
+    usocket.getaddrinfo()": where the port has AF_INET6, a name the suite's DNS peer resolves to
+    ::1 (an AAAA record) is refused in a tuple, while the target listens on ('::1', port, 0, 0), so
+    a port that resolved it would connect. Which exception: a detail."""
+    af6 = side.require_const("AF_INET6")
+    stream = side.const("SOCK_STREAM")
+    name = "peer6.sockconf.test"
+    if side.dns is not None:
+        side.dns.zone[name] = "::1"
+    port = side.free_port()
+    r = side.call([("socket", [af6, stream]), ("bind", [Ref(0), ("::1", port, 0, 0)]), ("listen", [Ref(0), 2]),
+                   ("socket", [af6, stream]), ("connect", [Ref(3), (name, port, 0, 0)])], mode="C", timeout=10)
+    for x in r[:4]:
+        side.ok(x, "listening on ('::1', %d, 0, 0)" % port)
+    side.check(isinstance(r[4], Raised), "connect((%r, %d, 0, 0)) %s: a domain name was accepted as ipv6_address"
+               % (name, port, _shown(r[4])))
+    side.detail("raised", _shown(r[4]))
+    side.detail("the name was asked of the DNS peer", name in (side.dns.queries if side.dns else []))
+
+
 @case("mp:addr.ipv6-tuple", "mp:addr.ipv6-optional", needs=["tuple-address"])
 def test_ipv6_tuple_addresses(side):
     """(ipv6_address, port, flowinfo, scopeid) on the target's own loopback ::1, where the port

@@ -359,6 +359,23 @@ def test_close_sends_eof_to_the_peer(side):
     side.check(bytes(peer.received) == b"last words", "before EOF the peer got %s" % _short(bytes(peer.received)))
 
 
+@case("mp:sendall.connected")
+def test_sendall_needs_a_connected_socket(side):
+    """"Send all data to the socket. The socket must be connected to a remote socket": sendall on a
+    stream socket that never connected raises OSError (the errno is the implementation's); once a
+    socket is connected, sendall delivers every byte."""
+    r = side.call([("socket", []), ("sendall", [Ref(0), b"nobody"])], mode="C")
+    side.ok(r[0], "socket()")
+    side.raised(r[1], what="sendall on a socket that never connected")
+    side.detail("sendall before connect", "%s %s" % (r[1].cls, r[1].errno))
+    peer = side.echo()
+    data = b"everybody" * 200
+    r = side.connected(peer, extra=[("sendall", [Ref(1), data])])
+    side.ok(r[3], "sendall once connected")
+    got = peer.wait_received(len(data))
+    side.check(got == data, "the peer received %d of the %d bytes sendall sent" % (len(got), len(data)))
+
+
 @case("mp:send.connected")
 def test_send_needs_a_connected_socket(side):
     """"The socket must be connected to a remote socket": send on a stream socket that never

@@ -181,9 +181,11 @@ class _Udp(_Closing):
 
 
 class FakeDns(_Udp):
-    """A DNS server on UDP (loopback unless told). A queries for names in `zone` get that address; names ending
-    in .invalid or under nxdomain. get NXDOMAIN, servfail. SERVFAIL, silent. no answer, nodata. an
-    empty answer; every name asked is kept in `queries`. Nothing is ever forwarded anywhere."""
+    """A DNS server on UDP (loopback unless told). Names in `zone` get their address: an A record
+    for an IPv4 address to an A query, an AAAA record for an IPv6 one to an AAAA query, an empty
+    answer to the other type; names ending in .invalid or under nxdomain. get NXDOMAIN, servfail.
+    SERVFAIL, silent. no answer, nodata. an empty answer; every name asked is kept in `queries`.
+    Nothing is ever forwarded anywhere."""
 
     def __init__(self, bind=LOOPBACK, port=0):
         self.zone = {}
@@ -214,8 +216,10 @@ class FakeDns(_Udp):
         if first == "silent":
             return None
         rcode, answers = 3, []
+        qtype = struct.unpack(">H", msg[end - 4:end - 2])[0] if end <= len(msg) else 0
         if name in self.zone:
-            rcode, answers = 0, [self.zone[name]]
+            ip = self.zone[name]
+            rcode, answers = 0, [ip] if qtype == (28 if ":" in ip else 1) else []
         elif first == "servfail":
             rcode = 2
         elif first == "nodata":
@@ -223,7 +227,8 @@ class FakeDns(_Udp):
         header = msg[:2] + struct.pack(">HHHHH", 0x8180 | rcode, 1, len(answers), 0, 0)
         body = msg[12:end]
         for ip in answers:
-            body += struct.pack(">HHHIH", 0xC00C, 1, 1, 60, 4) + socket.inet_aton(ip)
+            packed = socket.inet_pton(socket.AF_INET6 if ":" in ip else socket.AF_INET, ip)
+            body += struct.pack(">HHHIH", 0xC00C, 28 if ":" in ip else 1, 1, 60, len(packed)) + packed
         return header + body
 
 
