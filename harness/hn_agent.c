@@ -585,7 +585,7 @@ static const char *hn_prepare(hn_call *c, const hn_result *res, int k) {
             c->args[i] = r;
             c->from_ref[i] = 1;
             if (hn_wire_kind(r) == HN_K_REF || !hn_type_ok(letter, hn_wire_kind(r))) {
-                return "type";  // a reference echoed inside a container is text, not a value
+                return "type";  // (a reference cannot be an item: such a request is `syntax`)
             }
         }
         if (letter == 'z') {

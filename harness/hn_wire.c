@@ -314,6 +314,9 @@ int hn_wire_check(hn_val v, int depth, const char **next) {
                 break;
             }
             hn_val item = {p, v.end};
+            if (hn_wire_kind(item) == HN_K_REF) {
+                return HN_ESYNTAX;  // a reference is a whole argument, never an item of a tuple or list
+            }
             int r = hn_wire_check(item, depth - 1, &p);
             if (r != HN_OK) {
                 return r;

@@ -63,7 +63,8 @@ def _type_ok(letter, v):
 
 def _arity_error(name, n):
     lo, hi, _, _ = _arity(OPS[name])
-    want = "%d" % lo if lo == hi else "%d or more" % lo if hi is None else "%d to %d" % (lo, hi)
+    hi = MAXARGS if hi is None else hi
+    want = "%d" % lo if lo == hi else "%d to %d" % (lo, hi)
     return "arity", "op %r takes %s arguments, got %s" % (name, want, n)
 
 
@@ -81,7 +82,7 @@ def check_op(name, args):
     if name not in OPS:
         return "op", "unknown op %r" % name
     lo, hi, _, _ = _arity(OPS[name])
-    if len(args) < lo or (hi is not None and len(args) > hi):
+    if len(args) < lo or len(args) > (MAXARGS if hi is None else hi):
         return _arity_error(name, len(args))
     for k, a in enumerate(args):
         bad = _arg_error(name, k, a)
@@ -127,6 +128,7 @@ _INT = r"0|-?[1-9][0-9]*"
 _HANDLE = r"0|[1-9][0-9]{0,8}"  # at most 9 digits
 INT64 = (-2**63, 2**63 - 1)     # what an agent holds (`range` beyond, in requests)
 MAXDEPTH = 8                    # bracket nesting an agent accepts (`range` deeper, in requests)
+MAXARGS = 8                     # arguments per op, whatever its signature (`arity` past it)
 _FLOAT = r"-?(?:inf|[0-9]+(?:\.[0-9]+)?(?:e[-+][0-9]+)?)|nan"  # Python repr() and plain digits
 _B64 = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
 _STR = r"(?:[A-Za-z0-9._~:/-]|%[0-9A-F]{2})*"
@@ -167,6 +169,8 @@ def encode_value(v):
             raise ValueError("a reference names a non-negative op index, not %d" % v.k)
         return repr(v)
     if isinstance(v, (tuple, list)):
+        if any(isinstance(x, Ref) for x in v):
+            raise ValueError("a reference is a whole argument, never an item of a tuple or list: %r" % (v,))
         o, c = "()" if isinstance(v, tuple) else "[]"
         return " ".join([o, *map(encode_value, v), c])
     raise TypeError("no wire form for %s" % type(v).__name__)
@@ -222,7 +226,7 @@ def _parse(toks, i, refs, depth=None):
             raise WireError("syntax", "unbalanced %r" % t)
         if toks[i] == close:
             return (tuple(items) if t == "(" else items), i + 1
-        v, i = _parse(toks, i, refs, depth)
+        v, i = _parse(toks, i, False, depth)    # a reference is never an item of a tuple or list
         items.append(v)
 
 
@@ -359,7 +363,7 @@ def decode_request(line, check=True, maxline=None, maxops=None):
             lo, hi, _, _ = _arity(sig or "")
             while i < len(toks) and toks[i] != ";":
                 v, i = _parse(toks, i, True, MAXDEPTH)
-                if check and hi is not None and len(args) == hi:
+                if check and len(args) == (MAXARGS if hi is None else hi):
                     raise WireError(*_arity_error(name, "more"))
                 bad = check and _arg_error(name, len(args), v)
                 if bad:

@@ -269,6 +269,8 @@ def _check(b, p, e, depth):
             q = _tend(b, n, e)
             if q - n == 1 and b[n] == close:
                 return None, (q + 1 if q < e else q), k
+            if _kind(b, n, q) == "@":
+                return "syntax", n, k  # a reference is a whole argument, never an item of a tuple or list
             code, n, _ = _check(b, n, e, depth - 1)
             if code:
                 return code, n, k
