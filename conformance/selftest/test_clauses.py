@@ -264,3 +264,39 @@ def test_every_statement_is_quoted(doc):
             missing.append("%s  [unquoted: %s]" % (" ".join(sentence.split()), " ".join(bare)))
     assert not missing, "%d statement(s) of %s in no clause's quote (add clauses to vectors/clauses/):\n  %s" % (
         len(missing), doc, "\n  ".join(missing))
+
+
+def test_semantics_quotes_every_canonical_clause():
+    """ref/SEMANTICS.md quotes every clause of the canonical document. Its quotations are the first
+    column of each table row, from the first double quote to the last, cut into pieces at each '...'
+    (an omission); all text is whitespace-normalised as sc_clauses.norm does. A clause is quoted when
+    one piece holds its whole quote, or a stretch of its quote at least 30 characters long that is in
+    no other canonical clause's quote (so the part names this clause: "The socket must be connected
+    to a remote socket." is in both send's and sendall's, and quotes neither)."""
+    min_part = 30
+    semantics = sc_clauses.ROOT / "ref" / "SEMANTICS.md"
+    pieces = []
+    for line in semantics.read_text(encoding="utf-8").splitlines():
+        cells = line.split("|")
+        if line.startswith("|") and len(cells) > 2 and cells[1].count('"') >= 2:
+            first = cells[1]
+            pieces += [sc_clauses.norm(p) for p in first[first.index('"') + 1:first.rindex('"')].split("...")]
+    quoted = "\n".join(p for p in pieces if p)      # no stretch of a quote spans two pieces
+    quotes = {cid: sc_clauses.norm(c["quote"]) for cid, c in INVENTORY.items() if c["doc"] == sc_coverage.CANONICAL}
+    assert quotes, "no clauses of %s in the inventory" % sc_coverage.CANONICAL
+    missing = []
+    for cid, q in quotes.items():
+        found, j = q in quoted, 0
+        for i in range(len(q)):
+            if found:
+                break
+            # q[i:j] is the longest stretch from i that one piece holds; if another clause's quote has
+            # it, that quote has every shorter stretch from i too
+            j = max(j, i)
+            while j < len(q) and q[i:j + 1] in quoted:
+                j += 1
+            found = j - i >= min_part and sum(q[i:j] in other for other in quotes.values()) == 1
+        if not found:
+            missing.append(cid)
+    assert not missing, "%d clause(s) of %s not quoted in ref/SEMANTICS.md (add a row for each): %s" % (
+        len(missing), sc_coverage.CANONICAL, ", ".join(missing))
