@@ -666,17 +666,35 @@ static void rf_settimeout(hn_call *c) {
     rf_socks[fd].timeout = ms == 0 ? 0 : ms > 2e9 ? 2000000000 : (int32_t)ms + ((double)(int32_t)ms < ms);
 }
 
+// Python's truth of a value: None, False, zero, and empty str, bytes, tuples and lists are false.
+static int rf_truthy(hn_val v) {
+    double d;
+    switch (hn_wire_kind(v)) {
+    case HN_K_NONE:
+    case HN_K_FALSE:
+        return 0;
+    case HN_K_INT:
+    case HN_K_FLOAT:
+        return hn_wire_float(v, &d) != HN_OK || d != 0.0;
+    case HN_K_BYTES:
+    case HN_K_BYTEARRAY:
+    case HN_K_STR:
+        return hn_wire_toklen(v.p, v.end) > 1;      // the type letter alone is empty
+    case HN_K_TUPLE:
+    case HN_K_LIST:
+        return hn_wire_count(v) != 0;
+    default:
+        return 1;
+    }
+}
+
+// "if flag is false, the socket is set to non-blocking, else to blocking mode": any false value.
 static void rf_setblocking(hn_call *c) {
     int fd = rf_fd(c);
-    hn_kind k = hn_wire_kind(hn_arg(c, 1));
-    int64_t iv = 1;
     if (fd < 0) {
         return;
     }
-    if (k == HN_K_INT) {
-        hn_arg_int(c, 1, &iv);
-    }
-    rf_socks[fd].timeout = (k == HN_K_FALSE || k == HN_K_NONE || iv == 0) ? 0 : -1;
+    rf_socks[fd].timeout = rf_truthy(hn_arg(c, 1)) ? -1 : 0;
 }
 
 static void rf_makefile(hn_call *c) {

@@ -165,3 +165,14 @@ def test_inet_pton_takes_only_dot_notation(oracle, text):
 def test_socket_rejects_what_it_cannot_make(oracle, args, errno):
     """SEMANTICS.md, socket: IPv4 TCP and UDP only; a proto must suit the type."""
     raised(oracle.call([("socket", args)]).results[0], errno)
+
+
+@pytest.mark.parametrize("flag", [False, None, 0, 0.0, "", b"", (), []],
+                         ids=["False", "None", "0", "0.0", "str", "bytes", "tuple", "list"])
+def test_setblocking_takes_any_false_value(oracle, flag):
+    """SEMANTICS.md, setblocking: "if flag is false, the socket is set to non-blocking": every false
+    value, not only False (0.0, '' and the empty containers used to make it blocking); a recv with
+    nothing to read then raises EAGAIN at once."""
+    with sc_peers.SilentAcceptor() as peer:
+        r = connected(oracle, peer.port, [("setblocking", [Ref(1), flag])])
+        raised(oracle.call([("recv", [r[1].value, 1])], timeout=2.0).results[0], "EAGAIN")
