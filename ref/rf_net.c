@@ -53,6 +53,10 @@ static int64_t rf_now_ns(void) {
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+// Poll cycles of the slirp thread: each one ends (rf_cycle + 1, broadcast) once its poll() returned.
+static uint64_t rf_cycle;
+static pthread_cond_t rf_cycled = PTHREAD_COND_INITIALIZER;
+
 static void rf_kick(void) {
     char b = 1;
     if (write(rf_wake[1], &b, 1) < 0) {
@@ -185,6 +189,8 @@ static void *rf_slirp_thread(void *arg) {
             }
         }
         pthread_mutex_lock(&rf_slirp_lock);
+        rf_cycle++;
+        pthread_cond_broadcast(&rf_cycled);
         slirp_pollfds_poll(rf_slirp, r < 0, rf_get_revents, NULL);
         now = rf_now_ns() / 1000000;
         for (int k = 0; k < RF_TIMERS; k++) {
@@ -360,6 +366,20 @@ void rf_net_unforward(int udp, int port) {
     inet_pton(AF_INET, "127.0.0.1", &loop);
     pthread_mutex_lock(&rf_slirp_lock);
     slirp_remove_hostfwd(rf_slirp, udp, loop, port);
-    pthread_mutex_unlock(&rf_slirp_lock);
+    // The slirp thread may be inside poll() on the forward's socket: the kernel keeps that socket
+    // (still listening, though closed) until the poll returns, and a listen on the same port
+    // right after then found its host port taken (EADDRINUSE; 6 in 300 re-listens under load).
+    // Wake the thread and wait for its poll to end, a bounded 200 ms.
+    uint64_t seen = rf_cycle;
     rf_kick();
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_nsec += 200000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    while (rf_cycle == seen && pthread_cond_timedwait(&rf_cycled, &rf_slirp_lock, &until) == 0) {
+    }
+    pthread_mutex_unlock(&rf_slirp_lock);
 }
