@@ -46,7 +46,7 @@ class Keeper:
             except TROUBLE as e:
                 tries.append(_say(e))
         else:
-            self.gone = "the %s did not start: %s" % (name, "; then ".join(tries))
+            self.gone = "at the start: it did not start: %s" % "; then ".join(tries)
 
     def ready(self, case):
         """Before a side's run: the agent answers RESET, after a climb if need be. Returns None, or
@@ -66,7 +66,7 @@ class Keeper:
         """After a side's run: (how many sockets RESET closed, None), or (None, what the climb did)
         when the agent did not answer."""
         if self.gone:
-            return None, "the %s is given up: %s" % (self.name, self.gone)
+            return None, "the %s was given up %s" % (self.name, self.gone)
         try:
             n = self.client.reset(timeout=self.check_timeout)
             self._streak = 0
@@ -75,7 +75,7 @@ class Keeper:
             self._streak += 1
             note = self.recover(case, "after the case: %s" % _say(e), died=isinstance(e, TargetDied))
             if not self.gone and self._streak >= GIVE_UP_AFTER:
-                self.gone = "it needed recovery after %d cases in a row, the last %s" % (self._streak, case)
+                self.gone = "after %d cases in a row needed recovery, the last %s" % (self._streak, case)
                 note += "; given up: " + self.gone
             return None, note
 
