@@ -4,8 +4,8 @@
                          [--window=128] [--link=PATH]
 
 It opens a pty, prints `pty: /dev/pts/N` on stderr (and makes PATH a symlink to it), and speaks
-MicroPython's REPL protocol there as shared/runtime/pyexec.c does: the friendly REPL (banner,
-Ctrl-A raw REPL, Ctrl-B banner, Ctrl-C, Ctrl-D soft reset), the raw REPL (Ctrl-A reset, Ctrl-B
+MicroPython's REPL protocol there as MicroPython's documentation describes it (docs/reference/
+repl.rst): the friendly REPL (banner, Ctrl-A raw REPL, Ctrl-B banner, Ctrl-C, Ctrl-D soft reset), the raw REPL (Ctrl-A reset, Ctrl-B
 friendly, Ctrl-C clear, Ctrl-D execute or, on an empty line, soft reset; "OK", output, 0x04,
 error output, 0x04, ">") and raw-paste mode (Ctrl-E 'A' Ctrl-A: "R\\x01", a window of --window
 bytes and a second one, 0x01 for each window consumed, 0x04 to end; it checks that the host never

@@ -4,7 +4,8 @@ SerialLink interrupts the board, enters the raw REPL, soft-resets it, uploads
 harness/micropython/agent.py a few top-level statements at a time (raw-paste mode with its flow
 control, else raw mode), starts it, and then carries the protocol like any other transport.
 close() ends the agent (a line that is exactly 0x04) and soft-resets the board again. The raw
-REPL and raw-paste protocol are MicroPython's tools/pyboard.py and shared/runtime/pyexec.c.
+REPL and raw-paste mode follow MicroPython's documentation of them (docs/reference/repl.rst,
+"Raw mode and raw-paste mode").
 
 Why chunks: a board compiles what the raw REPL gives it in one piece, and the parse tree of the
 whole agent needs more heap than it then uses (about 4 bytes per source byte); a few statements
@@ -137,10 +138,10 @@ class RawRepl:
             reply = self._read_exactly(2)
             if reply == b"R\x01":
                 return self._raw_paste(data)
-            if reply == b"R\x00":    # a command the board does not know: it shows its prompt again
-                self.read_until(b">")
-            else:                       # a firmware from before raw-paste mode: it reset the raw REPL
-                self.read_until(b"w REPL; CTRL-B to exit\r\n>")
+            # R\x00: the board knows the request but will not paste, and shows its prompt again.
+            # Anything else is the start of the raw REPL's banner, which a firmware from before
+            # raw-paste mode prints again: the rest of it follows.
+            self.read_until(b">" if reply == b"R\x00" else BANNER[len(reply):] + b">")
             self.use_raw_paste = False
         for k in range(0, len(data), 256):
             self.port.write(data[k:k + 256])
@@ -151,26 +152,35 @@ class RawRepl:
             raise BoardError("the raw REPL did not take the code: it answered %r" % reply)
 
     def _raw_paste(self, data):
-        """Raw-paste mode: the board grants a window of bytes at a time (0x01: one more window)."""
-        head = self._read_exactly(2)
-        window = struct.unpack("<H", head)[0]
-        remain, k = window, 0
-        while k < len(data):
-            while remain == 0 or self.port.in_waiting:
-                b = self._read_exactly(1)
-                if b == b"\x01":
-                    remain += window
-                elif b == b"\x04":     # the board ended the paste early (a syntax or memory error)
-                    self.port.write(b"\x04")
-                    return
-                else:
-                    raise BoardError("unexpected %r from the board during raw paste" % b)
-            piece = data[k:k + remain]
+        """Raw-paste mode: the board names a window (16 bits, little-endian) and may take that many
+        bytes; each 0x01 it sends grants one window more, and 0x04 means it ends the paste itself
+        (a syntax or memory error), which the host acknowledges with 0x04."""
+        window = struct.unpack("<H", self._read_exactly(2))[0]
+        credit, rest = window, memoryview(data)
+        while rest:
+            grants = self._grants(wait=credit == 0)
+            if grants is None:
+                self.port.write(b"\x04")
+                return
+            credit += grants * window
+            piece = rest[:credit]
             self.port.write(piece)
-            remain -= len(piece)
-            k += len(piece)
+            credit, rest = credit - len(piece), rest[len(piece):]
         self.port.write(b"\x04")
         self.read_until(b"\x04")    # the end acknowledged; the board compiles and runs it now
+
+    def _grants(self, wait):
+        """How many windows the board has granted since last asked (0x01 each), waiting for one
+        byte at least when `wait`; None if it ended the paste (0x04)."""
+        n = 0
+        while wait or self.port.in_waiting:
+            b = self._read_exactly(1)
+            if b == b"\x04":
+                return None
+            if b != b"\x01":
+                raise BoardError("unexpected %r from the board during raw paste" % b)
+            n, wait = n + 1, False
+        return n
 
     def _read_exactly(self, n):
         data, deadline = b"", time.monotonic() + self.timeout
