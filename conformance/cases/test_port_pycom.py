@@ -6,31 +6,15 @@ These run only with a profile that names pycom-usocket.md; each checks Pycom's o
 Sockets are made as the document's examples make them: getaddrinfo(host, port) with its two
 arguments, socket() for TCP, (ipv4_address, port) tuples, settimeout in seconds."""
 import re
-import socket
 import time
 
 import pytest
 
-from sockconf import peers as sc_peers
 from sockconf.case import case
 from sockconf.wire import Handle, Ok, Raised, Ref
 
 # socket.timeout, by the names its class can have: `timeout`, or an alias of TimeoutError
 TIMEOUT_CLASSES = ("timeout", "TimeoutError")
-
-
-def _connect(side, port, extra=()):
-    """"s.connect(socket.getaddrinfo('www.micropython.org', 80)[0][-1])" with the host and port of a
-    peer: result 1 is the socket."""
-    port = getattr(port, "port", port)
-    return [("getaddrinfo", [side.host, port]), ("socket", []), ("connect", [Ref(1), Ref(0, 0, -1)])] + list(extra)
-
-
-def _connected(side, port, extra=(), timeout=5.0, mode="S"):
-    r = side.call(_connect(side, port, extra), mode=mode, timeout=timeout)
-    for x in r[:3]:
-        side.ok(x, "setting up the connection")
-    return r
 
 
 def _consts(side, names):
@@ -40,28 +24,6 @@ def _consts(side, names):
 def _is_ipv4(text):
     m = re.fullmatch(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})", text) if isinstance(text, str) else None
     return bool(m) and all(int(g) <= 255 for g in m.groups())
-
-
-class _EndSink(sc_peers.Sink):
-    """A sink (never reads while the case runs, small receive buffer) that, drained afterwards, also
-    says whether the stream ended with a FIN."""
-
-    def drain_to_end(self, timeout=5.0):
-        """(the bytes of the first connection, whether its end came), within timeout seconds."""
-        deadline = time.monotonic() + timeout
-        while not self.conns and time.monotonic() < deadline:
-            time.sleep(0.01)
-        data = bytearray()
-        for conn in self.conns[:1]:
-            while time.monotonic() < deadline:
-                try:
-                    chunk = conn.recv(1 << 20)
-                except socket.timeout:
-                    continue
-                if not chunk:
-                    return bytes(data), True
-                data += chunk
-        return bytes(data), False
 
 
 # (clause, names the line lists, names that only boards with a LoRa or Sigfox radio have)
@@ -125,7 +87,7 @@ def test_pycom_sockets_block_by_default(side):
     """"By default, sockets are set to be blocking.": recv on a fresh socket waits for data the peer
     sends 0.2 s later (a non-blocking socket would raise at once)."""
     peer = side.source(b"late", delay=0.2)
-    r = _connected(side, peer, [("recv", [Ref(1), 16])], timeout=10)
+    r = side.connected(peer, extra=[("recv", [Ref(1), 16])], timeout=10, two_args=True)
     side.check(isinstance(r[-1], Ok) and r[-1].value and b"late".startswith(r[-1].value),
                "recv on a fresh socket gave %r, not the data sent 0.2 s later" % (r[-1],))
 
@@ -161,12 +123,12 @@ def test_pycom_close_flushes_queued_data_then_ends(side):
     """"The remote end will receive no more data (after queued data is flushed).": bytes still
     queued when close() is called (the peer has not read any yet) all arrive, then the stream
     ends."""
-    sink = side._peer(_EndSink(side.peer_bind))
+    sink = side.sink()
     chunk = bytes(range(250)) * 8   # one send per request: a line holds one 2000-byte chunk
-    _connected(side, sink)
+    side.connected(sink, two_args=True)
     counts = [side.ok(side.call([("send", [Handle(0), chunk])])[0], "send") for _ in range(3)]
     side.ok(side.call([("close", [Handle(0)])])[0], "close")
-    got, ended = sink.drain_to_end()
+    got, ended = sink.drain_to_end(5.0)
     expected = b"".join(chunk[:n] for n in counts)
     side.check(got == expected, "after close() the peer received %d bytes; the sends reported %d"
                % (len(got), len(expected)))
@@ -179,7 +141,7 @@ def test_pycom_sendall_is_send(side):
     nothing), and what it reports is what the peer gets."""
     peer = side.echo()
     a, b = b"via-send;", b"via-sendall;"
-    r = _connected(side, peer, [("send", [Ref(1), a]), ("sendall", [Ref(1), b])], mode="C")
+    r = side.connected(peer, extra=[("send", [Ref(1), a]), ("sendall", [Ref(1), b])], mode="C", two_args=True)
     n = side.ok(r[3], "send")
     if not side.check(isinstance(r[4], Ok), "sendall gave %r where send returned %r" % (r[4], n)):
         return
@@ -200,7 +162,7 @@ def test_pycom_timeout_raises_the_timeout_exception(side):
     `socket.error`, `socket.timeout`", the exception is socket.timeout: its class is named
     `timeout` (or TimeoutError, if socket.timeout is that alias), not OSError."""
     peer = side.silent()
-    r = _connected(side, peer, [("settimeout", [Ref(1), 0.1]), ("recv", [Ref(1), 1])])
+    r = side.connected(peer, extra=[("settimeout", [Ref(1), 0.1]), ("recv", [Ref(1), 1])], two_args=True)
     x = r[-1]
     if not side.check(isinstance(x, Raised), "recv after settimeout(0.1) on a silent peer gave %r" % (x,)):
         return
@@ -214,8 +176,8 @@ def test_pycom_setblocking_overrides_the_timeout(side):
     """"This will override the timeout setting": settimeout(0.05) then setblocking(True) makes recv
     wait for data the peer sends 0.2 s later, instead of giving up after 50 ms."""
     peer = side.source(b"late", delay=0.2)
-    r = _connected(side, peer, [("settimeout", [Ref(1), 0.05]), ("setblocking", [Ref(1), True]),
-                                ("recv", [Ref(1), 16])], timeout=10)
+    r = side.connected(peer, extra=[("settimeout", [Ref(1), 0.05]), ("setblocking", [Ref(1), True]),
+                                ("recv", [Ref(1), 16])], timeout=10, two_args=True)
     side.check(isinstance(r[-1], Ok) and r[-1].value and b"late".startswith(r[-1].value),
                "after settimeout(0.05) and setblocking(True), recv gave %r, not the data sent 0.2 s later"
                % (r[-1],))
@@ -227,7 +189,7 @@ def test_pycom_readall_reads_to_eof(side):
     socket is closed.": every byte the peer sent before its FIN, in one call."""
     data = b"readall: every byte until EOF\n" * 4
     peer = side.source(data)
-    r = _connected(side, peer, [("readall", [Ref(1)])], timeout=10)
+    r = side.connected(peer, extra=[("readall", [Ref(1)])], timeout=10, two_args=True)
     got = side.ok(r[-1], "readall")
     side.check(got == data, "readall returned %r; the peer sent %d bytes then closed" % (got, len(data)))
 

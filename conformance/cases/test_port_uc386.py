@@ -5,48 +5,9 @@ test_streams.py, which cites uc386's clauses for them.
 
 Sockets are made as the document's examples make them: getaddrinfo(host, port) with two
 arguments, socket() for TCP, tuple addresses for bind and sendto, settimeout in seconds."""
-import socket
-import threading
 
 from sockconf.case import case
 from sockconf.wire import Handle, Ok, Ref
-
-
-def _connect(side, port, extra=()):
-    """"addr = socket.getaddrinfo('10.0.2.2', 1234)[0][-1]" then "s.connect(addr)": result 1 is the
-    socket."""
-    port = getattr(port, "port", port)
-    return [("getaddrinfo", [side.host, port]), ("socket", []), ("connect", [Ref(1), Ref(0, 0, -1)])] + list(extra)
-
-
-def _connected(side, port, extra=(), timeout=5.0, mode="S"):
-    r = side.call(_connect(side, port, extra), mode=mode, timeout=timeout)
-    for x in r[:3]:
-        side.ok(x, "setting up the connection")
-    return r
-
-
-class _LateDial:
-    """A host connection to (host, port) made `delay` seconds from now, from a thread; closed with
-    the side."""
-
-    def __init__(self, host, port, delay):
-        self.sock, self.error = None, None
-        self._timer = threading.Timer(delay, self._dial, (host, port))
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _dial(self, host, port):
-        try:
-            self.sock = socket.create_connection((host, port), timeout=5)
-        except OSError as e:
-            self.error = e
-
-    def close(self):
-        self._timer.cancel()
-        self._timer.join(5)
-        if self.sock is not None:
-            self.sock.close()
 
 
 @case("uc386:const.af")
@@ -95,7 +56,7 @@ def test_uc386_accept_blocks_until_a_client_connects(side):
     r = side.call([("socket", []), ("setsockopt", [Ref(0), k["SOL_SOCKET"], k["SO_REUSEADDR"], 1]),
                    ("bind", [Ref(0), ("0.0.0.0", port)]), ("listen", [Ref(0), 5])])
     side.ok(r[-1], "listening")
-    side._peer(_LateDial(side.listen_host, port, 0.2))
+    side.late_dial(port, 0.2)
     x = side.call([("accept", [Handle(0)])], timeout=10)[0]
     side.check(isinstance(x, Ok) and isinstance(x.value, tuple) and len(x.value) == 2
                and isinstance(x.value[0], Handle),
@@ -126,8 +87,8 @@ def test_uc386_recv_into_reads_into_the_buffer(side):
     buffer is left alone."""
     data = b"0123456789"
     peer = side.source(data)
-    r = _connected(side, peer, [("settimeout", [Ref(1), 5.0]), ("recv_into", [Ref(1), 16, 4]),
-                                ("recv_into", [Ref(1), 16])], mode="C")
+    r = side.connected(peer, extra=[("settimeout", [Ref(1), 5.0]), ("recv_into", [Ref(1), 16, 4]),
+                                ("recv_into", [Ref(1), 16])], mode="C", two_args=True)
     (n1, b1), (n2, b2) = side.ok(r[4], "recv_into(buf, 4)"), side.ok(r[5], "recv_into(buf)")
     side.check(isinstance(n1, int) and 0 < n1 <= 4, "recv_into(buf, 4) returned %r" % (n1,))
     side.check(isinstance(n2, int) and 0 <= n2 <= 16, "recv_into(buf) into 16 bytes returned %r" % (n2,))
@@ -150,10 +111,10 @@ def test_uc386_sockets_block_by_default_and_with_none(side):
     and then None, both wait for data the peer sends 0.2 s later (forever cannot be checked; a
     non-blocking or timed socket would raise first)."""
     peer = side.source(b"late", delay=0.2)
-    r = _connected(side, peer, [("recv", [Ref(1), 16])], timeout=10)
+    r = side.connected(peer, extra=[("recv", [Ref(1), 16])], timeout=10, two_args=True)
     side.check(isinstance(r[-1], Ok) and r[-1].value and b"late".startswith(r[-1].value),
                "recv on a fresh socket (the default) gave %r, not the data sent 0.2 s later" % (r[-1],))
-    r = _connected(side, peer, [("settimeout", [Ref(1), 0.05]), ("settimeout", [Ref(1), None]),
-                                ("recv", [Ref(1), 16])], timeout=10)
+    r = side.connected(peer, extra=[("settimeout", [Ref(1), 0.05]), ("settimeout", [Ref(1), None]),
+                                ("recv", [Ref(1), 16])], timeout=10, two_args=True)
     side.check(isinstance(r[-1], Ok) and r[-1].value and b"late".startswith(r[-1].value),
                "recv after settimeout(0.05) then settimeout(None) gave %r, not the data sent 0.2 s later" % (r[-1],))

@@ -8,10 +8,10 @@ Sockets are made as the document makes them: socket() for TCP and socket(AF_INET
 for UDP, tuple addresses (the document has no getaddrinfo), UDP sockets bound before use
 ("A udp socket needs to be bound before any input/output operation."). settimeout values are
 seconds, which the profile's timeout_unit turns into Zerynth's milliseconds, except in the two
-cases that test the unit itself: they send Native(100), 100 in the target's own unit. recv is always asked for exactly the bytes that will come, since Zerynth's recv
-"blocks until bufsize bytes are received"."""
+cases that test the unit itself: they send Native(100), 100 in the target's own unit. recv is
+always asked for exactly the bytes that will come, since Zerynth's recv "blocks until bufsize bytes
+are received"."""
 import socket
-import threading
 import time
 
 import pytest
@@ -91,28 +91,6 @@ class _LateUdpEcho(sc_peers._Udp):
     def answer(self, data, addr):
         if not self._stop.wait(self.delay):
             self.sock.sendto(data, addr)
-
-
-class _LateDial:
-    """A host connection to (host, port) made `delay` seconds from now, from a thread."""
-
-    def __init__(self, host, port, delay):
-        self.sock = None
-        self._timer = threading.Timer(delay, self._dial, (host, port))
-        self._timer.daemon = True
-        self._timer.start()
-
-    def _dial(self, host, port):
-        try:
-            self.sock = socket.create_connection((host, port), timeout=5)
-        except OSError:
-            pass
-
-    def close(self):
-        self._timer.cancel()
-        self._timer.join(5)
-        if self.sock is not None:
-            self.sock.close()
 
 
 def _listening(side, port):
@@ -513,7 +491,7 @@ def test_zerynth_accept_blocks_until_a_connection(side):
     any client, accept returns the connection the host makes 0.2 s later."""
     port = side.free_port()
     _listening(side, port)
-    side._peer(_LateDial(side.listen_host, port, 0.2))
+    side.late_dial(port, 0.2)
     x = side.call([("accept", [Handle(0)])], timeout=10)[0]
     side.check(isinstance(x, Ok) and isinstance(x.value, tuple) and len(x.value) == 2
                and isinstance(x.value[0], Handle),

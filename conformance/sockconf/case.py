@@ -158,16 +158,18 @@ class Side:
             raise Unsupported("the module has no %s" % ", ".join(absent))
         return values[names[0]] if len(names) == 1 else values
 
-    def connect(self, port, host=None, extra=()):
+    def connect(self, port, host=None, extra=(), two_args=False):
         """Ops that make a TCP socket (result 1) connected to host:port through getaddrinfo, as the
-        docs advise; `port` may be a peer. Append extra ops; Ref(1) is the socket."""
+        docs advise; `port` may be a peer. Append extra ops; Ref(1) is the socket. two_args: ask
+        getaddrinfo(host, port) only, the form Pycom's and uc386's documents show, instead of
+        naming SOCK_STREAM."""
         port = getattr(port, "port", port)
-        return [("getaddrinfo", [host or self.host, port, 0, self.const("SOCK_STREAM")]),
-                ("socket", []), ("connect", [wire.Ref(1), wire.Ref(0, 0, -1)])] + list(extra)
+        args = [host or self.host, port] + ([] if two_args else [0, self.const("SOCK_STREAM")])
+        return [("getaddrinfo", args), ("socket", []), ("connect", [wire.Ref(1), wire.Ref(0, 0, -1)])] + list(extra)
 
-    def connected(self, port, host=None, extra=()):
-        """Run connect(...) now; the results (every op must return)."""
-        r = self.call(self.connect(port, host, extra))
+    def connected(self, port, host=None, extra=(), two_args=False, mode="S", timeout=5.0):
+        """Run connect(...) now; the results (the three that connect must return)."""
+        r = self.call(self.connect(port, host, extra, two_args), mode=mode, timeout=timeout)
         for x in r[:3]:
             self.ok(x, "setting up the connection")
         return r
@@ -273,6 +275,11 @@ class Side:
 
     def silent(self):
         return self._peer(sc_peers.SilentAcceptor(self.peer_bind))
+
+    def late_dial(self, port, delay):
+        """A host connection to the target's listening port, made `delay` seconds from now from a
+        thread (for an accept that must wait for it); closed with the side."""
+        return self._peer(sc_peers.LateDial(self.listen_host, port, delay))
 
     def blackhole(self):
         return self._peer(sc_peers.BlackHole(self.peer_bind))

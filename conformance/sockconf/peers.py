@@ -132,10 +132,14 @@ class Sink(_Peer):
     rcvbuf = 4096
 
     def drain(self, timeout=30.0):
+        return self.drain_to_end(timeout)[0]
+
+    def drain_to_end(self, timeout=30.0):
+        """(every byte that came, whether every connection's end came too) within timeout s."""
         deadline = time.monotonic() + timeout
         while not self.conns and time.monotonic() < deadline:
             time.sleep(0.01)
-        data = bytearray()
+        data, ends = bytearray(), 0
         for conn in list(self.conns):
             while time.monotonic() < deadline:
                 try:
@@ -143,9 +147,10 @@ class Sink(_Peer):
                 except socket.timeout:
                     continue
                 if not chunk:
+                    ends += 1
                     break
                 data += chunk
-        return bytes(data)
+        return bytes(data), bool(self.conns) and ends == len(self.conns)
 
 
 class _Udp(_Closing):
@@ -238,6 +243,29 @@ def free_port(bind=LOOPBACK):
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((bind, 0))
         return s.getsockname()[1]
+
+
+class LateDial(_Closing):
+    """A host connection to (host, port) made `delay` seconds from now, from a thread; .sock, or
+    .error if the connection failed."""
+
+    def __init__(self, host, port, delay):
+        self.sock, self.error = None, None
+        self._timer = threading.Timer(delay, self._dial, (host, port))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _dial(self, host, port):
+        try:
+            self.sock = socket.create_connection((host, port), timeout=5)
+        except OSError as e:
+            self.error = e
+
+    def close(self):
+        self._timer.cancel()
+        self._timer.join(5)
+        if self.sock is not None:
+            self.sock.close()
 
 
 class BlackHole(_Closing):
