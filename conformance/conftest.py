@@ -393,7 +393,7 @@ def oracle(oracle_keeper):
 
 def _measured(request, k, bind):
     """A keeper's link figures (sockconf/link.py), measured once; zeros for a target given up."""
-    if not hasattr(k, "link"):
+    if k.link is None:
         k.link = dict(sc_link.DEFAULT, notes=[k.gone]) if k.gone else \
             sc_link.measure(k.client, bind, sc_recovery.TROUBLE)
         request.config.stash[LINKS][k.name] = k.link
@@ -409,12 +409,6 @@ def link(request, keeper, peer_bind):
 @pytest.fixture(scope="session")
 def oracle_link(request, oracle_keeper, keeper, link):
     return link if oracle_keeper is keeper else _measured(request, oracle_keeper, sc_peers.LOOPBACK)
-
-
-@pytest.fixture(scope="session")
-def link_rtt(link):
-    """The target link's round trip in seconds."""
-    return link["rtt"]
 
 
 @pytest.fixture(scope="session")
@@ -501,7 +495,7 @@ def pytest_pyfunc_call(pyfuncitem):
             unresolved("the %s was given up %s" % (k.name, e))
         if before:
             record.setdefault("recovery", []).append("%s, before the case: %s" % (k.name, before))
-        sd = sc_case.Side(k.name, k.client, bind, dns, link["rtt"], applies_fn, first, ctx["scale"], link,
+        sd = sc_case.Side(k.name, k.client, bind, dns, link, applies_fn, first, ctx["scale"],
                           profile["per_second"] if k is keeper else 1)
         transport = k.client.transport
         mark = transport.stderr_mark() if hasattr(transport, "stderr_mark") else None

@@ -95,16 +95,14 @@ def _in_unit(ops, per_second):
 class Side:
     """One run of a case against one agent: ops, peers, checks and observations."""
 
-    def __init__(self, name, client, peer_bind, dns_peer, rtt, applies, clause, timeout_scale=1.0, link=None,
-                 per_second=1):
-        """applies(clause ID) -> bool: whether the profile makes that clause normative; clause:
-        the case's first clause, the default for checks and observations; link: the target's
-        measured rtt, per_byte and tick (sockconf/link.py), for timing windows; per_second:
+    def __init__(self, name, client, peer_bind, dns_peer, link, applies, clause, timeout_scale=1.0, per_second=1):
+        """link: the target's measured rtt, per_byte and tick (sockconf/link.py), for timing
+        windows; applies(clause ID) -> bool: whether the profile makes that clause normative;
+        clause: the case's first clause, the default for checks and observations; per_second:
         the target's settimeout unit, in units per second (1000: milliseconds)."""
-        self.per_second = per_second
         self.name, self.client, self.peer_bind, self.dns = name, client, peer_bind, dns_peer
-        self.rtt, self.applies, self.clause, self.timeout_scale = rtt, applies, clause, timeout_scale
-        self.link = link or {"rtt": rtt, "per_byte": 0.0, "tick": 0.0}
+        self.link, self.applies, self.clause = link, applies, clause
+        self.timeout_scale, self.per_second = timeout_scale, per_second
         self._wire = 0          # bytes the last timed() call put on the line, both ways
         self.info = client.info
         self.host = self.info.get("host", sc_peers.LOOPBACK)
@@ -255,7 +253,7 @@ class Side:
         --timeout-scale scales that allowance, never the documented timeout itself (the tick, rtt
         and per-byte cost are measured per target: sockconf/link.py)."""
         tick = self.link["tick"]
-        allowance = tick + 0.05 + 3 * self.rtt + self._wire * self.link["per_byte"]
+        allowance = tick + 0.05 + 3 * self.link["rtt"] + self._wire * self.link["per_byte"]
         return max(0.0, seconds - tick), seconds + allowance * self.timeout_scale
 
     # ---- peers: fresh for each side's run, closed after it ----

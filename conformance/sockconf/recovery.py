@@ -36,6 +36,7 @@ class Keeper:
         self.name, self._start, self.check_timeout = name, start, check_timeout
         self.client, self.gone = None, None
         self.events = []        # one dict per climb of the ladder
+        self.link = None        # the link's measured figures (sockconf/link.py), once the run measured them
         self.restarts = 0
         self._streak = 0
         tries = []
