@@ -239,17 +239,22 @@ static err_t rf_linkoutput(struct netif *netif, struct pbuf *p) {
     return ERR_OK;
 }
 
-static err_t rf_netif_init(struct netif *netif) {
-    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
-    netif->name[0] = 's';
-    netif->name[1] = 'l';
+err_t rf_net_ether(struct netif *netif, const char *name, netif_linkoutput_fn out, u16_t mtu,
+                   const uint8_t mac[6]) {
+    netif->name[0] = name[0];
+    netif->name[1] = name[1];
     netif->output = etharp_output;
-    netif->linkoutput = rf_linkoutput;
-    netif->mtu = RF_MTU;
+    netif->linkoutput = out;
+    netif->mtu = mtu;
     netif->hwaddr_len = 6;
     memcpy(netif->hwaddr, mac, 6);
     netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
     return ERR_OK;
+}
+
+static err_t rf_netif_init(struct netif *netif) {
+    static const uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    return rf_net_ether(netif, "sl", rf_linkoutput, RF_MTU, mac);
 }
 
 // ---- start-up ----

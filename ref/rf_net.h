@@ -19,6 +19,9 @@ int rf_net_start(void);
 int rf_net_start_tap(const char *ifname);
 // Both: start lwIP's tcpip thread and add netif as 10.0.2.15/24, gateway 10.0.2.2, default, up.
 int rf_net_up(struct netif *netif, netif_init_fn init, netif_input_fn input);
+// Both netifs' init: an Ethernet netif with ARP, named name[0..1], sending frames through out.
+err_t rf_net_ether(struct netif *netif, const char *name, netif_linkoutput_fn out, u16_t mtu,
+                   const uint8_t mac[6]);
 // Make the oracle's port reachable from the host as 127.0.0.1:port (hostfwd). 0 or -1.
 int rf_net_forward(int udp, int port);
 void rf_net_unforward(int udp, int port);

@@ -18,7 +18,6 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include <lwip/etharp.h>
 #include <lwip/pbuf.h>
 #include <lwip/tcpip.h>
 #include <netif/ethernet.h>
@@ -45,15 +44,7 @@ static err_t rf_tap_output(struct netif *netif, struct pbuf *p) {
 
 static err_t rf_tap_init(struct netif *netif) {
     static const uint8_t mac[6] = {0x02, 0x12, 0x34, 0x56, 0x78, 0xab};
-    netif->name[0] = 't';
-    netif->name[1] = 'p';
-    netif->output = etharp_output;
-    netif->linkoutput = rf_tap_output;
-    netif->mtu = RF_TAP_MTU;
-    netif->hwaddr_len = 6;
-    memcpy(netif->hwaddr, mac, 6);
-    netif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
-    return ERR_OK;
+    return rf_net_ether(netif, "tp", rf_tap_output, RF_TAP_MTU, mac);
 }
 
 // Frames in: each into a PBUF_RAM pbuf, handed to tcpip_input (which only posts).
