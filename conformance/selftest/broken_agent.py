@@ -31,18 +31,15 @@ RULES = ("eof-once", "timeout-eagain", "no-dns", "exit-on-recv", "hang-nonblocki
 BLOCKING = {("settimeout", 0): None, ("settimeout", 0.0): None, ("setblocking", False): True}
 
 
-_SAME = object()
-
-
 def _changed(rule, name, args):
-    """The new second argument of this op under rule, or _SAME."""
+    """The op's arguments under rule (a new list), or None when the rule leaves the op alone."""
     if len(args) != 2 or not isinstance(args[1], (bool, int, float)):
-        return _SAME
+        return None
     if rule == "hang-nonblocking" and (name, args[1]) in BLOCKING:
-        return BLOCKING[name, args[1]]
+        return [args[0], BLOCKING[name, args[1]]]
     if rule == "ms-timeouts" and name == "settimeout" and not isinstance(args[1], bool):
-        return args[1] / 1000.0
-    return _SAME
+        return [args[0], args[1] / 1000.0]
+    return None
 
 
 def main():
@@ -72,9 +69,9 @@ def main():
                     wedged.append(req.seq)
                     continue
                 if rule in ("hang-nonblocking", "ms-timeouts"):
-                    ops = [(n, [a[0], _changed(rule, n, a)] if _changed(rule, n, a) is not _SAME else list(a))
-                           for n, a in req.ops]
-                    if ops != [(n, list(a)) for n, a in req.ops]:
+                    changed = [_changed(rule, n, a) for n, a in req.ops]
+                    if any(changed):
+                        ops = [(n, c or list(a)) for (n, a), c in zip(req.ops, changed)]
                         raw = (wire.encode_request(req.seq, ops, req.mode, check=False) + "\n").encode("ascii")
             except (wire.WireError, UnicodeDecodeError):
                 pass
