@@ -153,9 +153,9 @@ def resolve(config):
         oracle_profile = sc_profiles.load("oracle", clauses)
     except (sc_profiles.ProfileError, ValueError) as e:
         raise pytest.UsageError(str(e)) from None
+    rules = sc_profiles.Rules(profile, clauses)
     return {"spec": spec, "real": real, "argv": argv, "netns": netns, "clauses": clauses, "profile": profile,
-            "applies": sc_profiles.applies(profile, clauses),
-            "oracle_applies": sc_profiles.applies(oracle_profile, clauses)}
+            "rules": rules, "applies": rules.applies, "oracle_rules": sc_profiles.Rules(oracle_profile, clauses)}
 
 
 def pytest_generate_tests(metafunc):
@@ -436,10 +436,6 @@ def observed(request):
 
 # ---- running a case on both, and its verdict ----
 
-def _capabilities(info, profile):
-    return (set(info.get("caps", [])) | set(profile["capabilities"])) - set(profile["lacks"])
-
-
 def _clause_text(setup, cid):
     c = setup["clauses"].get(cid)
     return "%s (%s, %s): \"%s\"" % (cid, c["doc"], c["section"], c["quote"]) if c else cid
@@ -451,7 +447,7 @@ def pytest_pyfunc_call(pyfuncitem):
         return None
     setup = pyfuncitem.config.stash[SETUP]
     ctx = pyfuncitem.funcargs["side"]
-    profile, applies = setup["profile"], setup["applies"]
+    profile, rules = setup["profile"], setup["rules"]
     first = meta["clauses"][0]
     nodeid = pyfuncitem.nodeid
     record = {"id": nodeid, "clauses": meta["clauses"], "detail": {}, "observations": {}}
@@ -476,7 +472,7 @@ def pytest_pyfunc_call(pyfuncitem):
     agent = keeper.client
     params = {k: pyfuncitem.funcargs[k] for k in pyfuncitem._fixtureinfo.argnames if k not in ("side", "sockconf_round")}
     body = functools.partial(pyfuncitem.obj, **params)
-    caps = _capabilities(agent.info, profile)
+    caps = rules.capabilities(agent.info.get("caps", []))
     missing = [n for n in meta["needs"] if n not in caps]
     if missing:
         finish("UNSUPPORTED", "the target lacks %s" % ", ".join(missing))
@@ -486,7 +482,7 @@ def pytest_pyfunc_call(pyfuncitem):
         unresolved("the target does not resolve names through the suite's DNS peer (no suite-dns capability), "
                    "and no private resolver could be set up for it (%s)" % net["why"])
 
-    def run(k, bind, dns, link, applies_fn):
+    def run(k, bind, dns, link, side_rules):
         """One side's run, between two health checks of its agent: (Side, status, reason, clause,
         sockets RESET closed). Trouble with the agent after the case makes the side UNRESOLVED."""
         try:
@@ -495,8 +491,7 @@ def pytest_pyfunc_call(pyfuncitem):
             unresolved("the %s was given up %s" % (k.name, e))
         if before:
             record.setdefault("recovery", []).append("%s, before the case: %s" % (k.name, before))
-        sd = sc_case.Side(k.name, k.client, bind, dns, link, applies_fn, first, ctx["scale"],
-                          profile["per_second"] if k is keeper else 1)
+        sd = sc_case.Side(k.name, k.client, bind, dns, link, side_rules, first, ctx["scale"])
         transport = k.client.transport
         mark = transport.stderr_mark() if hasattr(transport, "stderr_mark") else None
         status, reason, clause = sc_case.run_side(body, sd)
@@ -515,8 +510,8 @@ def pytest_pyfunc_call(pyfuncitem):
     if not same:
         o_side, o_status, o_reason, o_clause, _ = run(
             o_keeper, sc_peers.LOOPBACK, getattr(o_keeper.client, "_sockconf_dns", None), ctx["oracle_link"],
-            setup["oracle_applies"])
-    t_side, t_status, t_reason, t_clause, left = run(keeper, ctx["bind"], ctx["dns"], ctx["link"], applies)
+            setup["oracle_rules"])
+    t_side, t_status, t_reason, t_clause, left = run(keeper, ctx["bind"], ctx["dns"], ctx["link"], rules)
     if left is not None:
         record["left_open"] = left
     record["detail"] = {k: _jsonable(v) for k, v in t_side.details.items()}
@@ -533,30 +528,38 @@ def pytest_pyfunc_call(pyfuncitem):
         pytest.skip("UNSUPPORTED: " + t_reason)
     if t_status == "UNRESOLVED":
         unresolved(t_reason, "\n\ntarget transcript:\n%s" % "\n".join(t_side.transcript))
-    diffs = []
-    if t_status == "FAIL":
-        diffs = [("check", None, t_reason, t_clause)]
-    elif not same and o_status is None:
+    # the worst of everything the case saw: a failed check (it ended the case), an undocumented
+    # difference from the oracle, then the documented deviations (checks and differences)
+    fails = [("check", None, t_reason, t_clause)] if t_status == "FAIL" else []
+    if not same and o_status is None:
         diffs = sc_case.compare(o_side, t_side)
         record["detail"].update({k: _jsonable(v) for k, v in t_side.details.items()})
-    if not diffs:
+    else:
+        diffs = []
+    fails += [d for d in diffs if not rules.deviation(d[3])]
+    deviations = list(t_side.deviations) + [(c, "%s: the oracle has %r, the target %r" % (key, o, t))
+                                            for key, o, t, c in diffs if rules.deviation(c)]
+    if deviations:
+        record["deviations"] = [{"clause": c, "what": what} for c, what in deviations]
+        record["detail"]["deviation"] = "; ".join(sorted({"%s: \"%s\"" % (c, rules.deviation(c)["quote"])
+                                                          for c, _ in deviations}))
+    if not fails and not deviations:
         stale = [d for d in profile["deviations"] if d["clause"] in meta["clauses"]]
         if stale:
             record["detail"]["stale deviation"] = [d["clause"] for d in stale]
         finish("PASS")
         return True
-    documented = {d["clause"]: d for d in profile["deviations"]}
-    if all(clause in documented for _, _, _, clause in diffs):
-        quotes = "; ".join("%s: \"%s\"" % (c, documented[c]["quote"]) for _, _, _, c in diffs)
-        finish("DEVIATION", quotes, diffs[0][3])
-        record["detail"]["deviation"] = quotes
+    if not fails:
+        finish("DEVIATION", record["detail"]["deviation"], deviations[0][0])
         return True
     lines = []
-    for key, o, t, clause in diffs:
+    for key, o, t, clause in fails:
         lines.append("clause  " + _clause_text(setup, clause))
         lines.append("         %s" % (t if key == "check" else "%s: the oracle has %r, the target %r" % (key, o, t)))
-    reason = "; ".join(("%s: %s" % (c, t if k == "check" else "%s differs" % k)) for k, _, t, c in diffs)
-    finish("FAIL", reason, diffs[0][3])
+    for clause, what in deviations:
+        lines.append("documented deviation  %s: %s" % (clause, what))
+    reason = "; ".join(("%s: %s" % (c, t if k == "check" else "%s differs" % k)) for k, _, t, c in fails)
+    finish("FAIL", reason, fails[0][3])
     both = sc_case.side_by_side(o_side.transcript if o_side else ["(the target is the oracle)"], t_side.transcript)
     pytest.fail("FAIL\n" + "\n".join(lines) + "\n\n" + both, pytrace=False)
 
@@ -595,7 +598,7 @@ def pytest_sessionfinish(session, exitstatus):
         "target": dict(info, spec=setup["spec"]),
         "profile": setup["profile"]["name"],
         "cases": [{k: r[k] for k in ("id", "status", "clauses", "detail", "observations", "reason", "clause",
-                                     "left_open", "recovery", "transcript") if k in r}
+                                     "deviations", "left_open", "recovery", "transcript") if k in r}
                   for r in session.config.stash[RESULTS]],
         "link": session.config.stash[LINKS],
         "recoveries": [e for k in session.config.stash[KEEPERS].values() for e in k.events],

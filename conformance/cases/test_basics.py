@@ -24,7 +24,6 @@ def test_getaddrinfo_gives_5_tuples(side):
     side.check(isinstance(infos, list) and len(infos) > 0, "getaddrinfo returned %r, not a non-empty list" % (infos,))
     for info in infos:
         side.check(isinstance(info, tuple) and len(info) == 5, "an item is not a 5-tuple: %r" % (info,))
-    side.same("shape", [len(i) for i in infos[:1]])
 
 
 @case("mp:send.short-write", "mp:send.connected")
@@ -51,27 +50,33 @@ def test_recv_returns_at_most_bufsize(side):
 
 @case("mp:settimeout.expiry", "mp:settimeout.oserror", needs=["settimeout"], slow=0.2)
 def test_recv_timeout_raises_oserror(side):
+    """settimeout(0.2), then recv from a peer that never sends: OSError once 0.2 s have
+    elapsed (within side.window of it), whatever class a port documents instead."""
     peer = side.silent()
-    r = side.connected(peer, extra=[("settimeout", [Ref(1), 0.2]), ("recv", [Ref(1), 1])])
-    side.raised(r[-1], clause="mp:settimeout.expiry", cls_clause="mp:settimeout.oserror")
+    side.connected(peer, extra=[("settimeout", [Ref(1), 0.2])])
+    r, took = side.timed([("recv", [Handle(0), 1])])
+    side.raised(r[0], clause="mp:settimeout.expiry", cls_clause="mp:settimeout.oserror")
+    lo, hi = side.window(0.2)
+    side.check(lo <= took <= hi, "recv gave up after %.1f ms, not within %.0f-%.0f ms of the call"
+               % (took * 1e3, lo * 1e3, hi * 1e3), "mp:settimeout.expiry")
 
 
 @case("mp:close.fail-after")
 def test_operations_after_close_fail(side):
+    """"all future operations on the socket object will fail": send and recv raise; which errno
+    is the port's (a detail)."""
     peer = side.echo()
     side.connected(peer, extra=[("close", [Ref(1)])])
     r = side.call([("send", [Handle(0), b"x"]), ("recv", [Handle(0), 1])], mode="C")
     for x in r:
         side.raised(x)
-    side.same("errnos", [x.errno for x in r])
+    side.detail("errnos", [x.errno for x in r])
 
 
 @case("mp:accept.pair", "mp:accept")
 def test_accept_returns_a_pair(side):
     port = side.free_port()
-    r = side.call([("getaddrinfo", ["0.0.0.0", port, 0, side.const("SOCK_STREAM")]), ("socket", []),
-                   ("setsockopt", [Ref(1), side.const("SOL_SOCKET"), side.const("SO_REUSEADDR"), 1]),
-                   ("bind", [Ref(1), Ref(0, 0, -1)]), ("listen", [Ref(1), 1])])
+    r = side.call(side.listening(port, reuse=True))
     side.ok(r[-1], "listening")
     side.dial(port)
     pair = side.ok(side.call([("accept", [Handle(0)])], timeout=10)[0])

@@ -29,8 +29,7 @@ def test_a_dns_server_that_never_answers_is_a_negative_oserror(side):
 @case("mp:gai.translate", "mp:gai.stream-guaranteed", dns=True)
 def test_a_name_resolves_to_an_address_that_connects(side):
     peer = side.echo()
-    r = side.call([("getaddrinfo", ["peer.sockconf.test", peer.port, 0, side.const("SOCK_STREAM")]),
-                   ("socket", []), ("connect", [Ref(1), Ref(0, 0, -1)]),
+    r = side.call([side.gai("peer.sockconf.test", peer), ("socket", []), ("connect", [Ref(1), Ref(0, 0, -1)]),
                    ("sendall", [Ref(1), b"ping"]), ("settimeout", [Ref(1), 5.0]), ("recv", [Ref(1), 4])],
                   timeout=10)
     infos = side.ok(r[0])

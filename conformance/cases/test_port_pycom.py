@@ -87,7 +87,7 @@ def test_pycom_sockets_block_by_default(side):
     """"By default, sockets are set to be blocking.": recv on a fresh socket waits for data the peer
     sends 0.2 s later (a non-blocking socket would raise at once)."""
     peer = side.source(b"late", delay=0.2)
-    r = side.connected(peer, extra=[("recv", [Ref(1), 16])], timeout=10, two_args=True)
+    r = side.connected(peer, extra=[("recv", [Ref(1), 16])], timeout=10)
     side.check(isinstance(r[-1], Ok) and r[-1].value and b"late".startswith(r[-1].value),
                "recv on a fresh socket gave %r, not the data sent 0.2 s later" % (r[-1],))
 
@@ -125,7 +125,7 @@ def test_pycom_close_flushes_queued_data_then_ends(side):
     ends."""
     sink = side.sink()
     chunk = bytes(range(250)) * 8   # one send per request: a line holds one 2000-byte chunk
-    side.connected(sink, two_args=True)
+    side.connected(sink)
     counts = [side.ok(side.call([("send", [Handle(0), chunk])])[0], "send") for _ in range(3)]
     side.ok(side.call([("close", [Handle(0)])])[0], "close")
     got, ended = sink.drain_to_end(5.0)
@@ -141,7 +141,7 @@ def test_pycom_sendall_is_send(side):
     nothing), and what it reports is what the peer gets."""
     peer = side.echo()
     a, b = b"via-send;", b"via-sendall;"
-    r = side.connected(peer, extra=[("send", [Ref(1), a]), ("sendall", [Ref(1), b])], mode="C", two_args=True)
+    r = side.connected(peer, extra=[("send", [Ref(1), a]), ("sendall", [Ref(1), b])], mode="C")
     n = side.ok(r[3], "send")
     if not side.check(isinstance(r[4], Ok), "sendall gave %r where send returned %r" % (r[4], n)):
         return
@@ -162,7 +162,7 @@ def test_pycom_timeout_raises_the_timeout_exception(side):
     `socket.error`, `socket.timeout`", the exception is socket.timeout: its class is named
     `timeout` (or TimeoutError, if socket.timeout is that alias), not OSError."""
     peer = side.silent()
-    r = side.connected(peer, extra=[("settimeout", [Ref(1), 0.1]), ("recv", [Ref(1), 1])], two_args=True)
+    r = side.connected(peer, extra=[("settimeout", [Ref(1), 0.1]), ("recv", [Ref(1), 1])])
     x = r[-1]
     if not side.check(isinstance(x, Raised), "recv after settimeout(0.1) on a silent peer gave %r" % (x,)):
         return
@@ -177,7 +177,7 @@ def test_pycom_setblocking_overrides_the_timeout(side):
     wait for data the peer sends 0.2 s later, instead of giving up after 50 ms."""
     peer = side.source(b"late", delay=0.2)
     r = side.connected(peer, extra=[("settimeout", [Ref(1), 0.05]), ("setblocking", [Ref(1), True]),
-                                ("recv", [Ref(1), 16])], timeout=10, two_args=True)
+                                ("recv", [Ref(1), 16])], timeout=10)
     side.check(isinstance(r[-1], Ok) and r[-1].value and b"late".startswith(r[-1].value),
                "after settimeout(0.05) and setblocking(True), recv gave %r, not the data sent 0.2 s later"
                % (r[-1],))
@@ -189,7 +189,7 @@ def test_pycom_readall_reads_to_eof(side):
     socket is closed.": every byte the peer sent before its FIN, in one call."""
     data = b"readall: every byte until EOF\n" * 4
     peer = side.source(data)
-    r = side.connected(peer, extra=[("readall", [Ref(1)])], timeout=10, two_args=True)
+    r = side.connected(peer, extra=[("readall", [Ref(1)])], timeout=10)
     got = side.ok(r[-1], "readall")
     side.check(got == data, "readall returned %r; the peer sent %d bytes then closed" % (got, len(data)))
 

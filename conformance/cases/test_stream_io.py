@@ -103,11 +103,12 @@ def _short(v):
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _run(side, peer, ops, timeout=2.0):
+def _run(side, peer, ops, timeout=2.0, nonblocking=False):
     """Connect a stream socket (Handle(0)) to peer, set its timeout (None: leave it blocking),
-    then run ops in the same request; every op runs (mode C). The results of ops."""
+    then run ops in the same request; every op runs (mode C). The results of ops. nonblocking:
+    some of the ops run on the socket made non-blocking (Side.call)."""
     pre = [("settimeout", [Ref(1), timeout])] if timeout is not None else []
-    r = side.call(side.connect(peer, extra=pre + ops), mode="C", timeout=5.0 + 2.0 * len(ops))
+    r = side.call(side.connect(peer, extra=pre + ops), mode="C", timeout=5.0 + 2.0 * len(ops), nonblocking=nonblocking)
     for x in r[:3 + len(pre)]:
         side.ok(x, "setting up the connection")
     return r[3 + len(pre):]
@@ -119,10 +120,11 @@ def _got(side, op, result, size, clause):
     v = side.ok(result, op, clause)
     if op != "readinto":
         side.check(isinstance(v, bytes), "%s returned %s, not bytes" % (op, _short(v)), clause)
-        return v
-    side.check(isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], int) and 0 <= v[0] <= size
-               and len(v[1]) == size, "readinto(bytearray(%d)) gave %s, not (count 0..%d, buffer)"
-               % (size, _short(v), size), "mp:readinto.return")
+        side.need(isinstance(v, (bytes, bytearray)), "%s returned %s, no bytes at all" % (op, _short(v)), clause)
+        return bytes(v)
+    side.need(isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], int) and 0 <= v[0] <= size
+              and len(v[1]) == size, "readinto(bytearray(%d)) gave %s, not (count 0..%d, buffer)"
+              % (size, _short(v), size), "mp:readinto.return")
     n, buf = v
     side.check(bytes(buf[n:]) == bytes(size - n), "readinto returned %d but changed bytes of the buffer "
                "past them: %s" % (n, _short(bytes(buf))), "mp:readinto.return")
@@ -241,7 +243,7 @@ def test_nonblocking_read_returns_what_is_there(side):
     data = bytes(range(100))
     peer = side._peer(Trickle([data], 0, fin=False, bind=side.peer_bind))
     r = _run(side, peer, [("read", [Handle(0), 50]), ("setblocking", [Handle(0), False]),
-                          ("read", [Handle(0), 200]), ("read", [Handle(0), 10])])
+                          ("read", [Handle(0), 200]), ("read", [Handle(0), 10])], nonblocking=True)
     first = _got(side, "read", r[0], None, "mp:read")
     side.check(first == data[:50], "blocking read(50) gave %s" % _short(first), "mp:read.no-short")
     side.ok(r[1], "setblocking(False)")
@@ -252,18 +254,18 @@ def test_nonblocking_read_returns_what_is_there(side):
     side.detail("non-blocking read(10) with nothing waiting", _short(r[3]))
 
 
-@case("mp:read", "mp:read.no-short", slow=0.1)
+@case("mp:read", "mp:read.no-short", "mp:error.absent", slow=0.1)
 def test_peer_reset_after_data(side):
-    """The peer sends data, then resets: the data is read first, then a read raises. The docs do
-    not mention resets: whether it raised must match the oracle, the errno is reported."""
+    """The peer sends data, then resets: the data is read first. The docs do not mention resets:
+    what the next read does is reported (if it raises, it is an OSError: MicroPython has no other
+    socket exception)."""
     data = b"reset follows. " * 8
     peer = side._peer(ResetAfter(data, bind=side.peer_bind))
     r = _run(side, peer, [("read", [Handle(0), len(data)]), ("read", [Handle(0), 1])])
     got = _got(side, "read", r[0], None, "mp:read.no-short")
     side.check(got == data, "read(%d) before the reset gave %s" % (len(data), _short(got)), "mp:read.no-short")
-    side.same("read after the reset raised", isinstance(r[1], Raised))
     if isinstance(r[1], Raised):
-        side.check(r[1].cls == "OSError", "read after the reset raised %s, not OSError" % r[1].cls)
+        side.check(r[1].cls == "OSError", "read after the reset raised %s, not OSError" % r[1].cls, "mp:error.absent")
     side.detail("read after the reset", "%s %s" % (r[1].cls, r[1].errno) if isinstance(r[1], Raised)
                 else _short(r[1]))
 
@@ -309,7 +311,7 @@ def test_write_and_sendall_on_a_full_send_buffer(side):
     fill, nb, wr, sa = (bytes((i * 7 + c) & 0xFF for i in range(size)) for c in b"FNWS")   # four patterns
     counts, last = [], None
     for _ in range(24 * (1 << 20) // size):       # bounded: 24 MB (slirp buffers over 3 MB)
-        last = side.call([("write", [Handle(0), fill])])[0]
+        last = side.call([("write", [Handle(0), fill])], nonblocking=True)[0]
         if not (isinstance(last, Ok) and isinstance(last.value, int) and not isinstance(last.value, bool)
                 and last.value > 0):
             break

@@ -36,12 +36,15 @@ def test_every_case_cites_known_clauses():
 
 @pytest.mark.parametrize("name", sc_profiles.names())
 def test_every_profile_quotes_its_documents(name):
-    """Each deviation and timeout unit a profile documents carries a quote that is in the named
-    document (or, without `doc`, in one of the profile's documents)."""
+    """Each deviation, timeout unit and address form a profile documents carries a quote that is in
+    the named document (or, without `doc`, in one of the profile's documents)."""
     if not DOCS.is_dir():
         pytest.skip("the contract documents are not at %s" % DOCS)
     p = sc_profiles.load(name, INVENTORY)
     entries = list(p["deviations"]) + ([p["timeout_unit"]] if p["timeout_unit"]["unit"] != "s" else [])
+    entries.append(p["addresses"])
+    if "bind_quote" in p["addresses"]:
+        entries.append({"doc": p["addresses"].get("doc"), "quote": p["addresses"]["bind_quote"]})
     for e in entries:
         docs = [e["doc"]] if e.get("doc") else p["documents"]
         texts = [sc_clauses.norm((DOCS / d).read_text(encoding="utf-8")) for d in docs]

@@ -8,27 +8,32 @@ A case is a function of one argument, a Side, decorated with @case(clause IDs...
         r = side.call(side.connect(peer) + [("sendall", [Ref(1), b"0123456789"]), ("recv", [Ref(1), 3])])
         got = side.ok(r[-1])
         side.check(0 < len(got) <= 3, "recv(3) returned %d bytes" % len(got))
-        side.same("type", type(got).__name__)
 
 The plugin runs it once against the oracle and once against the target, each with its own
-fresh peers, then decides one status:
+fresh peers, then decides one status, the worst of everything the case saw:
 
 - PASS: every check held on the target and every normative observation (side.same) equals the
   oracle's;
-- FAIL: a check failed on the target, or a normative observation differs; the report shows the
-  clause and the two transcripts side by side;
-- DEVIATION: it differs, and the target's profile documents that difference for the clause;
+- FAIL: a check failed on a clause the profile applies and does not document as a deviation,
+  or such an observation differs; the report shows the clause and the two transcripts;
+- DEVIATION: something differed, and the profile documents every such difference for its
+  clause. A documented deviation excuses exactly its clause: the check records it and the case
+  goes on, so every other check still runs and still decides;
 - UNSUPPORTED: the case needs a capability the target lacks (HELLO caps or profile), or an op
   it does not have;
 - UNRESOLVED: it could not be decided: the link, the harness, a peer, or the oracle itself
   failed; always with the reason.
 
 A check or observation names the clause that makes it normative (default: the case's first).
-A profile says which clauses apply (whole documents, plus single clauses of others); when the
-clause does not apply, a failed check or a difference is shown as a detail and decides nothing.
+A profile (sockconf/profiles.py, Rules) says which clauses apply (whole documents, plus single
+clauses of others) and which differences it documents; when a clause does not apply, a failed
+check or a difference is shown as a detail and decides nothing. What a value returned by an op
+must be, where the canonical document says it (RETURNS), is checked on every result a case
+gets, under the canonical clause.
 """
 import socket
 import time
+import traceback
 
 from . import peers as sc_peers
 from . import wire
@@ -57,6 +62,52 @@ class Unsupported(Verdict):
 
 class Unresolved(Verdict):
     status = "UNRESOLVED"
+
+
+class Ended(Verdict):
+    """Ends a side's run early with no status of its own: a value the rest of the case needs did
+    not come, and the check that wanted it did not decide (its clause does not apply, or the
+    profile documents the difference: then it was recorded). What the case saw so far decides."""
+    status = None
+
+
+ANY = "0.0.0.0"     # the wildcard address a listener binds
+
+
+def _is_count(v):
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _pair(v):
+    return isinstance(v, tuple) and len(v) == 2
+
+
+# What the canonical document says an op returns: op -> (clause, what, test of the value). Every
+# value an op returns in any case is checked against it, under that canonical clause, whatever a
+# port document adds (a port that documents otherwise has a deviation on the clause). The value
+# of a buffer op is (its return value, the buffer).
+RETURNS = {
+    "socket": ("mp:socket.create", "a new socket", lambda v: isinstance(v, wire.Handle)),
+    "getaddrinfo": ("mp:gai.shape", "a list of 5-tuples (family, type, proto, canonname, sockaddr)",
+                    lambda v: isinstance(v, list) and all(isinstance(i, tuple) and len(i) == 5 for i in v)),
+    "accept": ("mp:accept.pair", "a pair (conn, address), conn a new socket object",
+               lambda v: _pair(v) and isinstance(v[0], wire.Handle)),
+    "send": ("mp:send.short-write", "the number of bytes sent", _is_count),
+    "recv": ("mp:recv.bytes", "a bytes object", lambda v: isinstance(v, bytes)),
+    "recvfrom": ("mp:recvfrom", "a pair (bytes, address) where bytes is a bytes object",
+                 lambda v: _pair(v) and isinstance(v[0], bytes)),
+    "makefile": ("mp:makefile", "a file object", lambda v: isinstance(v, wire.Handle)),
+    "read": ("mp:read", "a bytes object", lambda v: isinstance(v, bytes)),
+    "readinto": ("mp:readinto.return", "the number of bytes read and stored into buf",
+                 lambda v: _pair(v) and _is_count(v[0])),
+    "write": ("mp:write.return", "the number of bytes written", _is_count),
+    "inet_pton": ("mp:inet_pton", "a binary representation (bytes)", lambda v: isinstance(v, bytes)),
+    "inet_ntop": ("mp:inet_ntop", "a textual representation (str)", lambda v: isinstance(v, str)),
+}
+# Ops that on a non-blocking socket may return None instead: what "less data will be returned"
+# and "returned value will be less than the length of buf" come to with nothing there is the
+# port's (ref/SEMANTICS.md, implementation-defined); a case says when its sockets are non-blocking.
+LESS = {"read": "mp:read.nonblocking", "readinto": "mp:read.nonblocking", "write": "mp:write.nonblocking"}
 
 
 def case(*clauses, needs=(), dns=False, slow=0.0):
@@ -95,21 +146,22 @@ def _in_unit(ops, per_second):
 class Side:
     """One run of a case against one agent: ops, peers, checks and observations."""
 
-    def __init__(self, name, client, peer_bind, dns_peer, link, applies, clause, timeout_scale=1.0, per_second=1):
+    def __init__(self, name, client, peer_bind, dns_peer, link, rules, clause, timeout_scale=1.0):
         """link: the target's measured rtt, per_byte and tick (sockconf/link.py), for timing
-        windows; applies(clause ID) -> bool: whether the profile makes that clause normative;
-        clause: the case's first clause, the default for checks and observations; per_second:
-        the target's settimeout unit, in units per second (1000: milliseconds)."""
+        windows; rules: what the side's profile decides (sockconf/profiles.py, Rules: clauses
+        that apply, documented deviations, capabilities, settimeout unit, address form);
+        clause: the case's first clause, the default for checks and observations."""
         self.name, self.client, self.peer_bind, self.dns = name, client, peer_bind, dns_peer
-        self.link, self.applies, self.clause = link, applies, clause
-        self.timeout_scale, self.per_second = timeout_scale, per_second
+        self.link, self.rules, self.clause = link, rules, clause
+        self.applies, self.timeout_scale, self.per_second = rules.applies, timeout_scale, rules.per_second
         self._wire = 0          # bytes the last timed() call put on the line, both ways
         self.info = client.info
         self.host = self.info.get("host", sc_peers.LOOPBACK)
         self.listen_host = self.info.get("listen_host", sc_peers.LOOPBACK)
-        self.caps = set(self.info.get("caps", []))
+        self.caps = rules.capabilities(self.info.get("caps", []))
         self.normative = {}     # key: (value, clause)
         self.details = {}       # key: value, shown, never decisive
+        self.deviations = []    # (clause, what differed): checks the profile documents as deviations
         self.transcript = []    # lines: what was sent and what came
         self._peers = []
         self._consts = getattr(client, "_sockconf_consts", None)
@@ -118,10 +170,13 @@ class Side:
 
     # ---- talking to the agent ----
 
-    def call(self, ops, mode="S", timeout=5.0):
+    def call(self, ops, mode="S", timeout=5.0, nonblocking=False):
         """Run ops as one request; the list of results (Ok, Raised or AgentError). An op the
         agent does not have makes the case UNSUPPORTED; link trouble makes it UNRESOLVED.
-        settimeout values are seconds (see Native), sent in the target's unit."""
+        settimeout values are seconds (see Native), sent in the target's unit. Every value
+        returned is checked against what the canonical document says of it (RETURNS);
+        nonblocking: the sockets are non-blocking, so None from a read, readinto or write is
+        reported, not failed (LESS)."""
         ops = _in_unit(ops, self.per_second)
         self.transcript.append("> " + " ; ".join("%s %s" % (n, ", ".join(map(_show, a))) for n, a in ops))
         try:
@@ -135,11 +190,23 @@ class Side:
                 if r.code == "unsupported":
                     raise Unsupported("the target has no %s" % name)
                 raise Unresolved("the agent could not run %s: ? %s" % (name, r.code))
+        for (name, _), r in zip(ops, results):
+            if isinstance(r, wire.Ok) and name in RETURNS:
+                self._returned(name, r.value, nonblocking)
         return results
 
-    def const(self, *names):
-        """The target's numbers for these constants (None where the module lacks one); one name:
-        its value."""
+    def _returned(self, name, value, nonblocking):
+        """Check a value op `name` returned against the canonical document (RETURNS)."""
+        clause, what, test = RETURNS[name]
+        ret = value[0] if name == "readinto" and _pair(value) else value
+        if nonblocking and name in LESS and ret is None:
+            self.details["%s on a non-blocking socket (%s)" % (name, LESS[name])] = "None"
+            return
+        self.check(test(value), "%s returned %s, not %s" % (name, _show(value), what), clause)
+
+    def module_const(self, *names):
+        """The module's own values for these constants (None where it has none); one name: its
+        value. Cases use const(), which honours the profile."""
         missing = [n for n in names if n not in self._consts]
         for k in range(0, len(missing), 8):     # 8: the fewest arguments an agent takes per op
             try:
@@ -147,6 +214,17 @@ class Side:
             except (ClientError, TargetDied) as e:
                 raise Unresolved("const: %s" % e) from None
         return self._consts[names[0]] if len(names) == 1 else {n: self._consts[n] for n in names}
+
+    def const(self, *names):
+        """The target's numbers for these constants (None where the module lacks one, or the
+        profile `lacks` it: a port may define a constant it cannot use, e.g. AF_INET6 on an
+        IPv4-only lwIP build); one name: its value."""
+        values = self.module_const(*names) if len(names) > 1 else {names[0]: self.module_const(names[0])}
+        for n in names:
+            if n in self.rules.lacks and values[n] is not None:
+                self.details["%s (the profile lacks it)" % n] = "the module has %r" % (values[n],)
+                values[n] = None
+        return values[names[0]] if len(names) == 1 else values
 
     def require_const(self, *names):
         """Like const, but UNSUPPORTED when the module lacks one of them."""
@@ -156,18 +234,57 @@ class Side:
             raise Unsupported("the module has no %s" % ", ".join(absent))
         return values[names[0]] if len(names) == 1 else values
 
-    def connect(self, port, host=None, extra=(), two_args=False):
-        """Ops that make a TCP socket (result 1) connected to host:port through getaddrinfo, as the
-        docs advise; `port` may be a peer. Append extra ops; Ref(1) is the socket. two_args: ask
-        getaddrinfo(host, port) only, the form Pycom's and uc386's documents show, instead of
-        naming SOCK_STREAM."""
+    def address(self, host, port, kind="SOCK_STREAM"):
+        """An op whose result holds the address of host:port (ANY: any local address, to bind),
+        in the form the profile's port documents (profiles.FORMS): getaddrinfo(host, port, 0,
+        kind), getaddrinfo(host, port), or a tuple (ANY: the port alone, bind(port)) handed
+        back by echo. at(k) refers to the address op k made; `port` may be a peer."""
         port = getattr(port, "port", port)
-        args = [host or self.host, port] + ([] if two_args else [0, self.const("SOCK_STREAM")])
-        return [("getaddrinfo", args), ("socket", []), ("connect", [wire.Ref(1), wire.Ref(0, 0, -1)])] + list(extra)
+        if self.rules.addresses == "tuple":
+            return ("echo", [port if host == ANY else (host, port)])
+        return self.gai(host, port, kind)
 
-    def connected(self, port, host=None, extra=(), two_args=False, mode="S", timeout=5.0):
+    def gai(self, host, port, kind="SOCK_STREAM"):
+        """A getaddrinfo op for host:port (and kind, a SOCK_* name), in the form the profile's port
+        documents: getaddrinfo(host, port) where that is all it shows, else with the canonical
+        filtering params (af 0, the type). For the cases whose subject is getaddrinfo's address."""
+        port = getattr(port, "port", port)
+        two = self.rules.addresses == "getaddrinfo(host, port)"
+        return ("getaddrinfo", [host, port] + ([] if two else [0, self.const(kind)]))
+
+    def at(self, k):
+        """A reference to the address op k (an address() op) made."""
+        return wire.Ref(k, 0) if self.rules.addresses == "tuple" else wire.Ref(k, 0, -1)
+
+    def addr_of(self, value):
+        """The address in the value an address() op returned."""
+        return value[0] if self.rules.addresses == "tuple" else value[0][-1]
+
+    def listening(self, port, backlog=(1,), reuse=False, options=()):
+        """Ops that make a TCP socket (result 1) listen on any local address at port, as the docs'
+        server examples do: its address from address(ANY, port), the options (reuse: SO_REUSEADDR
+        set to 1 first, where the module has SOL_SOCKET and SO_REUSEADDR), bind, listen(*backlog)."""
+        if reuse:
+            sol, so = self.const("SOL_SOCKET"), self.const("SO_REUSEADDR")
+            options = ([("setsockopt", [wire.Ref(1), sol, so, 1])] if None not in (sol, so) else []) + list(options)
+        return ([self.address(ANY, port), ("socket", [])] + list(options) +
+                [("bind", [wire.Ref(1), self.at(0)]), ("listen", [wire.Ref(1)] + list(backlog))])
+
+    def udp_bound(self, port=0):
+        """Ops that make a UDP socket (result 1) bound to any local address at port (0: any free
+        port), as the uc386 document's u.bind(('0.0.0.0', 0)) does."""
+        return [self.address(ANY, port, "SOCK_DGRAM"), ("socket", [self.const("AF_INET"), self.const("SOCK_DGRAM")]),
+                ("bind", [wire.Ref(1), self.at(0)])]
+
+    def connect(self, port, host=None, extra=()):
+        """Ops that make a TCP socket (result 1) connected to host:port, its address got as the
+        port documents (address()); `port` may be a peer. Append extra ops; Ref(1) is the socket."""
+        return [self.address(host or self.host, port), ("socket", []),
+                ("connect", [wire.Ref(1), self.at(0)])] + list(extra)
+
+    def connected(self, port, host=None, extra=(), mode="S", timeout=5.0, nonblocking=False):
         """Run connect(...) now; the results (the three that connect must return)."""
-        r = self.call(self.connect(port, host, extra, two_args), mode=mode, timeout=timeout)
+        r = self.call(self.connect(port, host, extra), mode=mode, timeout=timeout, nonblocking=nonblocking)
         for x in r[:3]:
             self.ok(x, "setting up the connection")
         return r
@@ -175,15 +292,27 @@ class Side:
     # ---- what the case decides with ----
 
     def check(self, cond, message, clause=None):
-        """An invariant the clause requires. Failing a clause the profile does not apply only
-        becomes a detail."""
+        """An invariant the clause requires: True if it held. A failure on a clause the profile
+        applies ends the case as FAIL, unless the profile documents a deviation on that clause:
+        then it is recorded and the case goes on (False), as it does when the clause does not
+        apply (a detail)."""
         if cond:
             return True
         clause = clause or self.clause
-        if self.applies(clause):
-            raise CheckFailed(message, clause)
-        self.details["not required (%s)" % clause] = message
-        return False
+        if not self.applies(clause):
+            self.details["not required (%s)" % clause] = message
+            return False
+        if self.rules.deviation(clause):
+            self.deviations.append((clause, message))
+            return False
+        raise CheckFailed(message, clause)
+
+    def need(self, cond, message, clause=None):
+        """check(), for a condition the rest of the case depends on (a value's shape, a datagram
+        that came): when it does not hold and does not decide, the case cannot go on: it ends."""
+        if not self.check(cond, message, clause):
+            raise Ended(message, clause or self.clause)
+        return True
 
     def same(self, key, value, clause=None):
         """A normative observation: the target's must equal the oracle's."""
@@ -196,11 +325,13 @@ class Side:
         return value
 
     def ok(self, result, what="", clause=None):
-        """The value of a result that must have returned."""
-        if not isinstance(result, wire.Ok):
-            raise CheckFailed("%sexpected a return, got %s" % (what + ": " if what else "", _show(result)),
-                              clause or self.clause)
-        return result.value
+        """The value of a result that must have returned, under clause. When it did not and the
+        check does not decide (see check), the case cannot go on without the value: it ends."""
+        if isinstance(result, wire.Ok):
+            return result.value
+        message = "%sexpected a return, got %s" % (what + ": " if what else "", _show(result))
+        self.check(False, message, clause)
+        raise Ended(message, clause or self.clause)
 
     def raised(self, result, errno=None, cls="OSError", clause=None, errno_clause=None, cls_clause=None, what=""):
         """Check that result raised (under clause), that the exception is cls (under cls_clause)
@@ -210,8 +341,9 @@ class Side:
         head = what + ": " if what else ""
         clause = clause or self.clause
         if not isinstance(result, wire.Raised):
-            raise CheckFailed("%sexpected %s%s, got %s" % (head, cls, " " + errno if errno else "", _show(result)),
-                              clause)
+            message = "%sexpected %s%s, got %s" % (head, cls, " " + errno if errno else "", _show(result))
+            self.check(False, message, clause)
+            raise Ended(message, clause)
         self.check(result.cls == cls, "%sexpected %s, got %s" % (head, cls, _show(result)), cls_clause or clause)
         if errno:
             self.check(result.errno == errno, "%sexpected %s %s, got %s" % (head, cls, errno, _show(result)),
@@ -237,11 +369,11 @@ class Side:
         except OSError as e:
             return e
 
-    def timed(self, ops, mode="S", timeout=10.0):
+    def timed(self, ops, mode="S", timeout=10.0, nonblocking=False):
         """call(), and the seconds it took on the host (the link round trip included)."""
         before = self.client.bytes_out + self.client.bytes_in
         t0 = time.monotonic()
-        r = self.call(ops, mode, timeout)
+        r = self.call(ops, mode, timeout, nonblocking)
         took = time.monotonic() - t0
         self._wire = self.client.bytes_out + self.client.bytes_in - before
         return r, took
@@ -341,10 +473,16 @@ def run_side(fn, side):
     try:
         try:
             fn(side)
+        except Ended as v:
+            side.details["the case ended early"] = v.reason
         except Verdict as v:
             outcome = v.status, v.reason, v.clause
         except (OSError, socket.timeout) as e:
             outcome = "UNRESOLVED", "host-side trouble: %s: %s" % (type(e).__name__, e), None
+        except Exception as e:      # the case's own code broke: the suite is at fault, never the target
+            where = traceback.extract_tb(e.__traceback__)[-1]
+            outcome = "UNRESOLVED", "the case itself failed (a fault of the suite): %s: %s at %s:%d" % (
+                type(e).__name__, e, where.filename.rpartition("/")[2], where.lineno), None
     finally:
         unclean = side.close()
     if unclean:

@@ -8,11 +8,15 @@ A profile says which clauses are normative for a target and what it documents di
      "capabilities": ["settimeout"],                   # assumed even if HELLO does not say so
      "lacks": ["AF_INET6"],                            # absent even if HELLO says so
      "deviations": [{"clause": ID, "quote": "...", "doc": "..."}],
-     "timeout_unit": {"unit": "ms", "quote": "...", "doc": "..."}}   # optional; default seconds
+     "timeout_unit": {"unit": "ms", "quote": "...", "doc": "..."},   # optional; default seconds
+     "addresses": {"form": "tuple", "quote": "...", "doc": "..."}}    # optional; default getaddrinfo
 
-A deviation turns a difference on that clause into DEVIATION, with the quote that documents it.
-timeout_unit is the unit the port's settimeout takes, with the quote that documents it: cases
-give seconds, and the target's side sends them in this unit (sockconf/case.py, Native).
+A deviation turns a difference on that clause into DEVIATION, with the quote that documents it:
+the check records it and the case goes on, so every other check still decides. timeout_unit is
+the unit the port's settimeout takes, with the quote that documents it: cases give seconds, and
+the target's side sends them in this unit (sockconf/case.py, Native). addresses is how a case's
+set-up gets an address, as the port's document shows it (FORMS); the set-up of every case
+follows it, so a port is tested through the forms it documents.
 
 A target file names a target so that a CI matrix can name files:
 
@@ -25,6 +29,18 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 TARGETS = ROOT / "targets"
 PROFILES = TARGETS / "profiles"
 UNITS = {"s": 1, "ms": 1000}    # settimeout units, per second
+# how a case's set-up gets an address (sockconf/case.py, Side.address):
+FORMS = {
+    # getaddrinfo(host, port, 0, SOCK_STREAM or SOCK_DGRAM)[0][-1]
+    "getaddrinfo": "the canonical document's recommended getaddrinfo with the filtering params",
+    # getaddrinfo(host, port)[0][-1]
+    "getaddrinfo(host, port)": "getaddrinfo with only the host and port",
+    # (ip, port), and bind(port) for the wildcard address
+    "tuple": "(ip, port) tuples, and bind(port) for any local address",
+}
+CANONICAL_ADDRESSES = {
+    "form": "getaddrinfo", "doc": "micropython-usocket.txt",
+    "quote": "s.connect(usocket.getaddrinfo('www.micropython.org', 80, 0, SOCK_STREAM)[0][-1])"}
 
 
 class ProfileError(Exception):
@@ -71,6 +87,10 @@ def load(name, clauses):
         raise ProfileError("profile %s: timeout_unit must be {\"unit\": one of %s, \"quote\": the sentence that "
                            "documents it}" % (p["name"], ", ".join(sorted(UNITS))))
     p["per_second"] = UNITS[unit["unit"]]
+    addresses = p.setdefault("addresses", CANONICAL_ADDRESSES)
+    if not isinstance(addresses, dict) or addresses.get("form") not in FORMS or not addresses.get("quote"):
+        raise ProfileError("profile %s: addresses must be {\"form\": one of %s, \"quote\": the sentence or "
+                           "example that documents it}" % (p["name"], ", ".join(sorted(FORMS))))
     return p
 
 
@@ -78,6 +98,28 @@ def applies(profile, clauses):
     """A function: clause ID -> whether the profile makes it normative."""
     docs, extra = set(profile["documents"]), set(profile["clauses"])
     return lambda cid: cid in extra or (cid in clauses and clauses[cid]["doc"] in docs)
+
+
+class Rules:
+    """What a profile decides for one side of a case: which clauses are normative (applies),
+    which differences it documents (deviation), what the target has (capabilities, from HELLO
+    and the profile: `lacks` wins over both), its settimeout unit and its address form."""
+
+    def __init__(self, profile, clauses):
+        self.profile, self.name = profile, profile["name"]
+        self.applies = applies(profile, clauses)
+        self.deviations = {d["clause"]: d for d in profile["deviations"]}
+        self.lacks = set(profile["lacks"])
+        self.per_second = profile["per_second"]
+        self.addresses = profile["addresses"]["form"]
+
+    def deviation(self, cid):
+        """The profile's documented deviation on clause cid (with its quote), or None."""
+        return self.deviations.get(cid)
+
+    def capabilities(self, hello_caps):
+        """The capabilities a target with these HELLO caps has under this profile."""
+        return (set(hello_caps) | set(self.profile["capabilities"])) - self.lacks
 
 
 def target_file(spec):
