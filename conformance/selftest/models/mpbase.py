@@ -148,22 +148,22 @@ class _Socket:
             if not self._wait(event, deadline):
                 raise self._expired()
 
-    def _take(self, n, deadline):
+    def _take(self, n, deadline, flags=0):
         """One read of at most n bytes: bytes given back earlier first, else one host recv."""
         if self._pending:
             got = bytes(self._pending[:n])
             del self._pending[:n]
             return got
-        return self._io(lambda: self._s.recv(n), _POLLIN, deadline)
+        return self._io(lambda: self._s.recv(n, flags), _POLLIN, deadline)
 
-    def _read(self, size, line=False):
+    def _read(self, size, line=False, flags=0):
         """Up to size bytes (None: until EOF), or to the first newline: on a blocking socket until
         there are that many or EOF, on a non-blocking one what is there (EAGAIN if nothing). On a
         timeout the bytes taken go back, and it raises."""
         deadline, got = self._deadline(), bytearray()
         while size is None or len(got) < size:
             try:
-                chunk = self._take(_PIECE if size is None or line else size - len(got), deadline)
+                chunk = self._take(_PIECE if size is None or line else size - len(got), deadline, flags)
             except OSError as e:
                 if got and self._timeout == 0 and self._would_block(e):
                     break
@@ -355,7 +355,10 @@ def resolve(host, port, af=0, type=0, proto=0, flags=0, families=(AF_INET, AF_IN
         raise OSError(e.errno if e.errno is not None and e.errno < 0 else _host.EAI_FAIL) from None
     except OSError as e:
         raise OSError(getattr(errno_module, _errno.errorcode.get(e.errno, ""), e.errno)) from None
-    return [(int(f), int(t), p, c, a) for f, t, p, c, a in infos if f in families]
+    # "Translate the host/port argument into a sequence of 5-tuples that contain all the necessary
+    # arguments for creating a socket connected to that service.": a stream or a datagram socket
+    # (the host's resolver adds SOCK_RAW items with protocol 0, from which no socket can be made)
+    return [(int(f), int(t), p, c, a) for f, t, p, c, a in infos if f in families and t in (SOCK_STREAM, SOCK_DGRAM)]
 
 
 def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0, /):
