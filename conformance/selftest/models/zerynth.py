@@ -18,7 +18,8 @@ What it has, and why:
 What it lacks, as its document names none of them: getaddrinfo, inet_pton, inet_ntop,
 setblocking (settimeout(0) is its non-blocking mode), makefile, read, readinto, readline,
 write, readall, socket.error, a timeout class of the module's own, and any select or poll (the
-document names none: the select module installed is empty).
+document names none: the select module installed is empty), and a usocket module (it is
+installed as socket only).
 
 Exceptions: socket() raises IOError when creation goes wrong (a class of Zerynth's VM, named so:
 in CPython IOError is OSError itself); an expired timeout raises TimeoutError, the VM's timeout
