@@ -303,3 +303,78 @@ def test_semantics_quotes_every_canonical_clause():
             missing.append(cid)
     assert not missing, "%d clause(s) of %s not quoted in ref/SEMANTICS.md (add a row for each): %s" % (
         len(missing), sc_coverage.CANONICAL, ", ".join(missing))
+
+
+# --- coverage: cases and same_as links ----------------------------------------------------------
+
+def test_every_same_as_names_a_canonical_clause_with_a_case():
+    """A port's clause that says it is the same as canonical clauses (same_as, sockconf/clauses.py)
+    is testable, and each clause it names is a testable clause of the canonical document that a case
+    cites: the link stands for those cases, which run under the port's profile."""
+    by_clause, _ = sc_coverage.cited()
+    wrong = []
+    for cid, c in INVENTORY.items():
+        wrong += sc_coverage.links(cid, c, INVENTORY, by_clause)
+    assert not wrong, "\n".join(wrong)
+
+
+def _inventory(*entries):
+    """A small inventory: (id, doc, testable, extra keys)."""
+    return {cid: dict({"id": cid, "doc": doc, "section": "s", "quote": "q", "testable": testable}, **extra)
+            for cid, doc, testable, extra in entries}
+
+
+CANON, PORT = sc_coverage.CANONICAL, "pycom-usocket.md"
+SMALL = _inventory(("mp:a", CANON, True, {}), ("mp:b", CANON, True, {}),
+                   ("mp:c", CANON, False, {"why_untested": "background"}),
+                   ("p:same", PORT, True, {"same_as": "mp:a"}), ("p:two", PORT, True, {"same_as": ["mp:a", "mp:b"]}),
+                   ("p:case", PORT, True, {}), ("p:none", PORT, True, {}),
+                   ("p:untestable", PORT, False, {"why_untested": "a radio"}))
+SMALL_CASES = {"mp:a": ["test_x.py::test_a"], "p:case": ["test_port.py::test_p"]}
+
+
+@pytest.fixture
+def small(monkeypatch):
+    monkeypatch.setattr(sc_coverage.sc_clauses, "load", lambda: SMALL)
+    monkeypatch.setattr(sc_coverage, "cited", lambda: ({k: list(v) for k, v in SMALL_CASES.items()}, []))
+
+
+def test_coverage_counts_a_same_as_only_when_its_canonical_clauses_have_cases(small):
+    import io
+    out = io.StringIO()
+    missing, missing_all, problems = sc_coverage.report(out=out)
+    text = out.getvalue()
+    assert missing == ["mp:b"]
+    assert missing_all == ["mp:b", "p:two", "p:none"]
+    assert [p for _, p in problems] == ["p:two is the same as mp:b, which has no case"]
+    assert "p:same" in text and "same as mp:a (test_x.py::test_a)" in text
+    assert "%s: 1 of 4 testable clauses have a case, 1 more a same_as, 2 neither" % PORT in text
+    assert text.splitlines()[-1] == "canonical document: 1 of 2 testable clauses have a case"
+
+
+def test_strict_is_the_canonical_document_and_strict_all_every_document(small, monkeypatch, capsys):
+    """--strict fails on a canonical clause without a case (or a problem); --strict-all also on a
+    port's testable clause with neither a case nor a same_as that holds."""
+    assert sc_coverage.main([]) == 0
+    assert sc_coverage.main(["--strict"]) == 1                 # mp:b has no case
+    monkeypatch.setitem(SMALL_CASES, "mp:b", ["test_x.py::test_b"])
+    assert sc_coverage.main(["--strict"]) == 0
+    assert sc_coverage.main(["--strict-all"]) == 1             # p:none has neither
+    monkeypatch.setitem(SMALL["p:none"], "same_as", "mp:b")
+    assert sc_coverage.main(["--strict-all"]) == 0
+    monkeypatch.setitem(SMALL["p:none"], "same_as", "mp:c")    # an untestable canonical clause
+    assert sc_coverage.main(["--strict-all"]) == 1
+    assert sc_coverage.main(["--strict"]) == 1                 # a same_as that does not hold is a problem
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("entry, why", [
+    ({"id": "p:x", "doc": PORT, "testable": False, "why_untested": "a radio", "same_as": "mp:a"}, "untestable"),
+    ({"id": "mp:x", "doc": CANON, "testable": True, "same_as": "mp:a"}, "canonical clause"),
+    ({"id": "p:x", "doc": PORT, "testable": True, "same_as": "mp:zzz"}, "not in vectors/clauses"),
+    ({"id": "p:x", "doc": PORT, "testable": True, "same_as": "p:case"}, "not a clause of"),
+    ({"id": "p:x", "doc": PORT, "testable": True, "same_as": []}, "a clause ID or a non-empty list"),
+])
+def test_a_same_as_that_does_not_hold_is_named(entry, why):
+    wrong = sc_coverage.links(entry["id"], entry, SMALL, SMALL_CASES)
+    assert wrong and any(why in w for w in wrong), wrong
