@@ -4,18 +4,20 @@ from sockconf.case import case
 from sockconf.wire import Handle, Ref
 
 
-@case("mp:inet_pton")
+@case("mp:inet_pton.example", "mp:inet_pton")
 def test_inet_pton_example(side):
     r = side.call([("inet_pton", [side.const("AF_INET"), "1.2.3.4"])])
-    side.check(side.ok(r[0]) == b"\x01\x02\x03\x04",
+    got = side.same("the example's value", side.ok(r[0]), "mp:inet_pton.example")
+    side.check(got == b"\x01\x02\x03\x04",
                "inet_pton(AF_INET, '1.2.3.4') is b'\\x01\\x02\\x03\\x04' in the docs' example, got %r" % (r[0],))
 
 
-@case("mp:inet_ntop")
+@case("mp:inet_ntop.example", "mp:inet_ntop")
 def test_inet_ntop_example(side):
     r = side.call([("inet_ntop", [side.const("AF_INET"), b"\x7f\0\0\1"])])
-    side.check(side.ok(r[0]) == "127.0.0.1", "inet_ntop(AF_INET, b'\\x7f\\0\\0\\1') is '127.0.0.1' in the "
-                                            "docs' example, got %r" % (r[0],))
+    got = side.same("the example's value", side.ok(r[0]), "mp:inet_ntop.example")
+    side.check(got == "127.0.0.1", "inet_ntop(AF_INET, b'\\x7f\\0\\0\\1') is '127.0.0.1' in the docs' example, "
+               "got %r" % (r[0],))
 
 
 @case("mp:gai.shape")

@@ -42,7 +42,7 @@ def _listen(side, port, backlog=(1,), options=(), clause=None):
 
 def _accept(side, listener, clause=None):
     """accept() on the listener made non-blocking, retried while it would block: (conn, address)."""
-    side.ok(side.call([("setblocking", [listener, False])])[0], "setblocking(False) on the listener", clause)
+    side.ok(side.call([side.nonblocking(listener)])[0], "making the listener non-blocking", clause)
     pair = side.ok(side.retry(("accept", [listener])), "accept", clause)
     side.check(isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Handle),
                "accept returned %r, not a pair (conn, address)" % (pair,), clause)
@@ -51,7 +51,7 @@ def _accept(side, listener, clause=None):
 
 def _exchange(side, conn, host_sock, clause=None):
     """Data both ways between an accepted conn and the host's socket; checks each arrives whole."""
-    side.ok(side.call([("setblocking", [conn, False])])[0], "setblocking(False) on conn", clause)
+    side.ok(side.call([side.nonblocking(conn)])[0], "making conn non-blocking", clause)
     sent = side.ok(side.call([("send", [conn, b"to-host"])])[0], "conn.send", clause)
     side.check(isinstance(sent, int) and 0 < sent <= 7, "conn.send(b'to-host') returned %r" % (sent,), clause)
     got = b""
@@ -111,8 +111,8 @@ def test_socket_makes_the_family_type_and_protocol_given(side):
     side.check(got == (b"stream", b"default"), "the TCP peers received %r from socket(%s) and socket()"
                % (got, ", ".join(map(str, args))))
     args = [af, dgram] + ([udp_proto] if udp_proto is not None else [])
-    r = side.call([side.address(side.host, udp, "SOCK_DGRAM"), ("socket", args),
-                   ("sendto", [Ref(1), b"one", side.at(0)]), ("sendto", [Ref(1), b"two", side.at(0)])])
+    r = side.call([side.address(side.host, udp, "SOCK_DGRAM"), ("socket", args)] + side.bind_any(Ref(1), 2) +
+                  [("sendto", [Ref(1), b"one", side.at(0)]), ("sendto", [Ref(1), b"two", side.at(0)])])
     for x in r:
         side.ok(x, "socket(%s) sending to a UDP peer" % ", ".join(map(str, args)))
     got = _datagrams(udp, 2)
@@ -127,8 +127,8 @@ def test_type_selects_the_protocol(side):
     echo, udp = side.echo(), side.udp_echo()
     r = side.call([side.address(side.host, echo), ("socket", [af, stream]),
                    ("connect", [Ref(1), side.at(0)]), ("sendall", [Ref(1), b"tcp"]),
-                   side.address(side.host, udp, "SOCK_DGRAM"), ("socket", [af, dgram]),
-                   ("sendto", [Ref(5), b"udp", side.at(4)])])
+                   side.address(side.host, udp, "SOCK_DGRAM"), ("socket", [af, dgram])] + side.bind_any(Ref(5), 6) +
+                  [("sendto", [Ref(5), b"udp", side.at(4)])])
     for x in r:
         side.ok(x, "socket(AF_INET, SOCK_STREAM) to a TCP peer and socket(AF_INET, SOCK_DGRAM) to a UDP peer")
     side.check(echo.wait_received(3) == b"tcp", "the TCP peer received %r" % bytes(echo.received))
@@ -226,7 +226,7 @@ def test_bind_gives_the_socket_its_address(side):
     _accept(side, listener)
 
     port = side.free_port()
-    r = side.call(side.udp_bound(port) + [("setblocking", [Ref(1), False])])
+    r = side.call(side.udp_bound(port) + [side.nonblocking(Ref(1))])
     for x in r:
         side.ok(x, "a UDP socket bound to port %d" % port)
     sender = side.udp_sender()
@@ -281,7 +281,7 @@ def test_negative_backlog_is_taken(side):
         listener = _listen(side, port, backlog=(backlog,))
         early = side.try_dial(port, timeout=0.2)
         taken[backlog] = not isinstance(early, OSError)
-        side.ok(side.call([("setblocking", [listener, True])])[0], "setblocking(True)")
+        side.ok(side.call([side.blocking(listener)])[0], "making the listener blocking")
         if not taken[backlog]:
             side.late_dial(port, 0.2)
         pair = side.ok(side.call([("accept", [listener])], timeout=10)[0], "accept() after listen(%d)" % backlog,
@@ -341,7 +341,7 @@ def test_backlog_connections_wait_to_be_accepted(side):
 def test_accept_on_a_socket_not_listening_raises(side, state):
     """accept() on a socket that is not listening raises OSError: not "try again" (the socket is
     non-blocking, so that a target that waited instead would say EAGAIN); the errno: a detail."""
-    ops = [side.address(ANY, side.free_port()), ("socket", []), ("setblocking", [Ref(1), False])]
+    ops = [side.address(ANY, side.free_port()), ("socket", []), side.nonblocking(Ref(1))]
     if state == "bound":
         ops.append(("bind", [Ref(1), side.at(0)]))
     r = side.call(ops + [("accept", [Ref(1)])], mode="C")
@@ -379,7 +379,7 @@ def test_connect_reaches_the_peer_or_raises(side):
     """connect() to an echo peer carries data both ways; to a port where nothing listens it raises
     OSError (lwIP says ECONNRESET, the kernel ECONNREFUSED: a detail)."""
     echo = side.echo()
-    r = side.connected(echo, extra=[("sendall", [Ref(1), b"connect"]), ("setblocking", [Ref(1), False])])
+    r = side.connected(echo, extra=[("sendall", [Ref(1), b"connect"]), side.nonblocking(Ref(1))])
     side.ok(r[3], "sendall after connect")
     side.check(echo.wait_received(7) == b"connect", "the peer received %r" % bytes(echo.received))
     back = b""
@@ -453,7 +453,9 @@ def test_every_operation_on_a_closed_socket_fails(side, state):
         h = side.connected(echo)[1].value
     else:
         h = _listen(side, port)
-    side.ok(side.call([("setblocking", [h, False]), ("close", [h])])[1], "close()")
+    r = side.call([side.nonblocking(h), ("close", [h])])
+    side.ok(r[0], "making the socket non-blocking")
+    side.ok(r[1], "close()")
 
     addr = [side.address(ANY, side.free_port()), side.address(side.host, echo)]
     ops = [("bind", [h, side.at(0)]), ("listen", [h]), ("accept", [h]), ("connect", [h, side.at(1)]),
@@ -498,10 +500,10 @@ def test_socket_failures_are_oserror_and_there_is_no_error_class(side):
         ("refused connect", side.connect(side.closed_port())),
         ("second bind", [side.address(ANY, side.free_port()), side.address(ANY, side.free_port()), ("socket", []),
                          ("bind", [Ref(2), side.at(0)]), ("bind", [Ref(2), side.at(1)])]),
-        ("accept without listen", [("socket", []), ("setblocking", [Ref(0), False]), ("accept", [Ref(0)])]),
+        ("accept without listen", [("socket", []), side.nonblocking(Ref(0)), ("accept", [Ref(0)])]),
         ("send never connected", [("socket", []), ("send", [Ref(0), b"x"])]),
         ("recv on a closed socket", [("socket", []), ("close", [Ref(0)]), ("recv", [Ref(0), 1])]),
-        ("non-blocking recv, nothing to read", side.connect(silent, extra=[("setblocking", [Ref(1), False]),
+        ("non-blocking recv, nothing to read", side.connect(silent, extra=[side.nonblocking(Ref(1)),
                                                                            ("recv", [Ref(1), 1])])),
     ]
     raised = {}

@@ -242,11 +242,11 @@ def test_nonblocking_read_returns_what_is_there(side):
     result is the implementation's (the oracle: None)."""
     data = bytes(range(100))
     peer = side._peer(Trickle([data], 0, fin=False, bind=side.peer_bind))
-    r = _run(side, peer, [("read", [Handle(0), 50]), ("setblocking", [Handle(0), False]),
+    r = _run(side, peer, [("read", [Handle(0), 50]), side.nonblocking(Handle(0)),
                           ("read", [Handle(0), 200]), ("read", [Handle(0), 10])], nonblocking=True)
     first = _got(side, "read", r[0], None, "mp:read")
     side.check(first == data[:50], "blocking read(50) gave %s" % _short(first), "mp:read.no-short")
-    side.ok(r[1], "setblocking(False)")
+    side.ok(r[1], "making the socket non-blocking")
     some = _got(side, "read", r[2], None, "mp:read.nonblocking")
     side.check(0 < len(some) < 200 and some == data[50:50 + len(some)],
                "non-blocking read(200) with 50 bytes waiting gave %s" % _short(some))
@@ -305,7 +305,7 @@ def test_write_and_sendall_on_a_full_send_buffer(side):
     (reported). Then blocking: the peer starts reading 0.1 s later, and write and sendall each
     send everything. The peer gets exactly the bytes each call reported, in order."""
     gate = side._peer(Gate(side.peer_bind))
-    side.connected(gate, extra=[("setblocking", [Ref(1), False])])
+    side.connected(gate, extra=[side.nonblocking(Ref(1))])
     # as much as one request line holds (base64: 4 characters per 3 bytes)
     size = (side.info.get("maxline", 4096) - 100) // 4 * 3
     fill, nb, wr, sa = (bytes((i * 7 + c) & 0xFF for i in range(size)) for c in b"FNWS")   # four patterns

@@ -31,6 +31,7 @@ def test_recv_timeout_is_etimedout_after_the_timeout(side):
     r, took = side.timed([("recv", [Handle(0), 1])])
     side.raised(r[0], "ETIMEDOUT", clause="mp:settimeout.expiry", cls_clause="mp:settimeout.oserror",
                 errno_clause="uc386:timeouts.etimedout")
+    side.same("raised on expiry", "%s %s" % (r[0].cls, r[0].errno), "uc386:timeouts.etimedout")
     lo, hi = side.window(0.1)
     side.check(lo <= took <= hi, "recv gave up after %.1f ms, not within %.0f-%.0f ms of the call"
                % (took * 1e3, lo * 1e3, hi * 1e3), "mp:settimeout.expiry")
@@ -40,7 +41,7 @@ def test_recv_timeout_is_etimedout_after_the_timeout(side):
 @case("mp:send.short-write", "mp:settimeout.zero")
 def test_nonblocking_send_short_writes_then_eagain(side):
     sink = side.sink()
-    side.connected(sink, extra=[("setblocking", [Ref(1), False])])
+    side.connected(sink, extra=[side.nonblocking(Ref(1))])
     # 2000 bytes inline, one send per round trip; 2000 divides no power-of-two buffer, so a stack
     # that can take part of a chunk has the chance to show it
     chunk = bytes(range(250)) * 8

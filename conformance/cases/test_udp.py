@@ -7,7 +7,7 @@ import socket
 
 from sockconf import peers as sc_peers
 from sockconf.case import case
-from sockconf.wire import Handle, Raised
+from sockconf.wire import Handle, Raised, Ref
 
 WAIT = 500      # ms poll waits for a datagram before it counts as lost
 TRIES = 3       # datagrams sent before a lost one decides the case
@@ -64,9 +64,10 @@ def _exchange(side, echo):
     """Make a UDP socket (Handle(0)) and trade one datagram with the echo peer, resending when the
     echo does not come within WAIT ms (the count lost is reported). Returns (what sendto returned,
     the recvfrom pair, the datagrams sent, the peer's address from getaddrinfo)."""
-    r = side.call([side.address(side.host, echo, "SOCK_DGRAM"), ("socket", _dgram(side))])
+    r = side.call([side.address(side.host, echo, "SOCK_DGRAM"), ("socket", _dgram(side))] + side.bind_any(Ref(1), 2))
     addr = side.addr_of(side.ok(r[0], "the address"))
-    side.ok(r[1], "socket(AF_INET, SOCK_DGRAM)")
+    for x in r[1:]:
+        side.ok(x, "a UDP socket bound to a free port")
     sent = []
     for k in range(TRIES):
         data = b"sockconf-udp-%d" % k

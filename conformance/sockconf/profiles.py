@@ -7,12 +7,15 @@ A profile says which clauses are normative for a target and what it documents di
      "clauses": ["uc386:timeouts.etimedout"],          # and these single clauses of others
      "capabilities": ["settimeout"],                   # assumed even if HELLO does not say so
      "lacks": ["AF_INET6"],                            # absent even if HELLO says so
-     "deviations": [{"clause": ID, "quote": "...", "doc": "..."}],
+     "deviations": [{"clause": ID, "quote": "...", "doc": "...",
+                     "instead": ["timeout"]}],              # optional: what the port does instead
      "timeout_unit": {"unit": "ms", "quote": "...", "doc": "..."},   # optional; default seconds
      "addresses": {"form": "tuple", "quote": "...", "doc": "..."}}    # optional; default getaddrinfo
 
 A deviation turns a difference on that clause into DEVIATION, with the quote that documents it:
-the check records it and the case goes on, so every other check still decides. timeout_unit is
+the check records it and the case goes on, so every other check still decides. Where the quote
+says what the port does instead (the class it raises, the type it returns), `instead` lists it,
+and only that is excused: anything else is still a FAIL. timeout_unit is
 the unit the port's settimeout takes, with the quote that documents it: cases give seconds, and
 the target's side sends them in this unit (sockconf/case.py, Native). addresses is how a case's
 set-up gets an address, as the port's document shows it (FORMS); the set-up of every case
@@ -82,6 +85,10 @@ def load(name, clauses):
     for d in p["deviations"]:
         if not d.get("quote"):
             raise ProfileError("profile %s: the deviation on %s has no quote documenting it" % (p["name"], d["clause"]))
+        if "instead" in d and not (isinstance(d["instead"], list) and d["instead"]
+                                   and all(isinstance(x, str) for x in d["instead"])):
+            raise ProfileError("profile %s: the deviation on %s: instead must be a list of names (classes raised or "
+                               "types returned)" % (p["name"], d["clause"]))
     unit = p.setdefault("timeout_unit", {"unit": "s"})
     if not isinstance(unit, dict) or unit.get("unit") not in UNITS or (unit["unit"] != "s" and not unit.get("quote")):
         raise ProfileError("profile %s: timeout_unit must be {\"unit\": one of %s, \"quote\": the sentence that "
