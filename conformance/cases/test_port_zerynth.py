@@ -12,6 +12,7 @@ cases that test the unit itself: they send Native(100), 100 in the target's own 
 always asked for exactly the bytes that will come, since Zerynth's recv "blocks until bufsize bytes
 are received"."""
 import socket
+import threading
 import time
 
 import pytest
@@ -24,6 +25,7 @@ from sockconf.wire import Handle, Ok, Raised, Ref
 TIMEOUT_CLASSES = ("timeout", "TimeoutError")
 # a guard on waits for a peer that will answer, in seconds (sent as 5000 under the zerynth profile)
 GUARD = 5.0
+CHUNK = bytes(range(250)) * 4 + bytes(range(200))   # 1200 bytes: a referenced result still fits a line
 
 
 def _tcp(side, port, extra=()):
@@ -188,6 +190,42 @@ def test_zerynth_fileno_is_an_int(side):
     """"Return an integer identifying the underlying socket number." """
     v = side.ok(side.call([("socket", []), ("fileno", [Ref(0)])])[-1], "fileno()")
     side.check(isinstance(v, int) and not isinstance(v, bool), "fileno() returned %r, not an integer" % (v,))
+
+
+@case("zerynth:connect.tcp")
+def test_zerynth_tcp_socket_is_used_only_once_connected(side):
+    """"A tcp socket must be connected to be used successfully.": on a TCP socket that never
+    connected, send, sendall, recv and recv_into each raise (which exception: a detail; a guard
+    timeout of 1 s, so that one that waited instead ends too); once connected, the same calls work:
+    the echo peer gets what send and sendall sent, and recv and recv_into give it back."""
+    r = side.call([("socket", []), ("settimeout", [Ref(0), 1.0]), ("send", [Ref(0), b"x"]),
+                   ("sendall", [Ref(0), b"x"]), ("recv", [Ref(0), 1]), ("recv_into", [Ref(0), 4, 1])],
+                  mode="C", timeout=15)
+    side.ok(r[0], "socket()")
+    side.ok(r[1], "settimeout(1 s)")
+    for name, x in zip(("send", "sendall", "recv", "recv_into"), r[2:]):
+        side.check(isinstance(x, Raised), "%s on a TCP socket that never connected gave %r" % (name, x))
+    side.detail("never connected", ["%s %s" % (x.cls, x.errno or "") if isinstance(x, Raised) else repr(x)
+                                    for x in r[2:]])
+    peer = side.echo()
+    r = side.connected(peer, extra=[("settimeout", [Ref(1), GUARD]), ("send", [Ref(1), b"ab"]),
+                                    ("sendall", [Ref(1), b"cd"])])
+    n = side.ok(r[4], "send once connected")
+    side.need(isinstance(n, int) and 0 < n <= 2, "send(b'ab') once connected returned %r" % (n,))
+    side.ok(r[5], "sendall once connected")
+    sent = b"ab"[:n] + b"cd"
+    side.check(peer.wait_received(len(sent)) == sent, "once connected, the peer received %r; send and sendall "
+               "sent %r" % (bytes(peer.received), sent))
+    h = r[1].value
+    r = side.call([("recv", [h, 1]), ("recv_into", [h, 8, len(sent) - 1])], mode="C", timeout=15)
+    got = _bytes(side.ok(r[0], "recv once connected"))
+    k, buf = side.ok(r[1], "recv_into once connected")
+    got += bytes(buf[:k])
+    for _ in range(4):                    # bounded: the rest of the echo, if it came in pieces
+        if len(got) >= len(sent):
+            break
+        got += _bytes(side.ok(side.call([("recv", [h, len(sent) - len(got)])], timeout=15)[0], "recv"))
+    side.check(got == sent, "once connected, recv and recv_into gave back %r of the echo of %r" % (got, sent))
 
 
 @case("zerynth:connect.udp", "zerynth:connect")
@@ -405,6 +443,57 @@ def test_zerynth_sendall_raises_on_error(side):
         side.detail("raised", "%s %s" % (last.cls, last.errno or ""))
 
 
+def _fill(side, h):
+    """Send CHUNK on h, made non-blocking, until the connection takes no more (a send raises or
+    takes nothing); the bytes it took, in order. CHUNK goes once per request: `echo` hands it
+    back and every send refers to that result."""
+    taken = []
+    for _ in range(400):                  # bounded: 400 * 15 * 1200 = 7.2 MB (slirp buffers ~3 MB)
+        r = side.call([("echo", [CHUNK, 0, 0, 0, 0, 0, 0])] + [("send", [h, Ref(0, 0)])] * 15, mode="C")
+        for x in r[1:]:
+            if isinstance(x, Raised) or not x.value:
+                side.detail("a send on the full connection", "%s %s" % (x.cls, x.errno or "") if
+                            isinstance(x, Raised) else repr(x.value))
+                return b"".join(taken)
+            side.need(isinstance(x.value, int) and 0 < x.value <= len(CHUNK),
+                      "send of %d bytes returned %r" % (len(CHUNK), x.value), "zerynth:send.count")
+            taken.append(CHUNK[:x.value])
+    side.check(False, "a peer that reads nothing took more than 7.2 MB: a send after settimeout(0) never "
+               "stopped taking data", "zerynth:settimeout.zero-none")
+    return b"".join(taken)
+
+
+@case("zerynth:sendall.all", slow=0.1)
+def test_zerynth_sendall_goes_on_until_all_is_sent(side):
+    """"Unlike send(), this method continues to send data from bytes until either all data has been
+    sent or an error occurs.": the connection is filled first (settimeout(0), then sends until one
+    takes nothing) against a peer that reads nothing until 0.1 s after sendall is called; sendall,
+    blocking again (settimeout(None)), must wait for room and go on until all of its 2000 bytes are
+    sent: it returns, and once the socket is closed the peer has received every byte, in order."""
+    sink = side.sink()
+    r = side.connected(sink, extra=[("settimeout", [Ref(1), 0])])
+    h = r[1].value
+    filled = _fill(side, h)
+    side.detail("bytes the connection took before it was full", len(filled))
+    side.ok(side.call([("settimeout", [h, None])])[0], "settimeout(None)")
+    data = bytes((i * 7 + 3) & 0xFF for i in range(2000))
+    drained = []
+    reader = threading.Timer(0.1, lambda: drained.append(sink.drain_to_end(30.0)))
+    reader.daemon = True
+    reader.start()
+    try:
+        r = side.call([("sendall", [h, data]), ("close", [h])], mode="C", timeout=40)
+    finally:
+        reader.join(45)
+    side.check(isinstance(r[0], Ok), "sendall of %d bytes on a full connection gave %r" % (len(data), r[0]))
+    side.need(drained, "the peer was still reading 45 s after sendall was called")
+    got, ended = drained[0]
+    side.detail("the peer saw the end of the connection", ended)
+    side.check(got == filled + data, "the peer received %d bytes; the sends before took %d and sendall was given "
+               "%d%s" % (len(got), len(filled), len(data), "" if got.startswith(filled) else
+                         " (the first bytes differ from what the sends took)"))
+
+
 @case("zerynth:sendto.count")
 def test_zerynth_sendto_returns_the_count(side):
     """"Return the number of bytes sent": a whole datagram, so its length."""
@@ -417,6 +506,25 @@ def test_zerynth_sendto_returns_the_count(side):
     while not echo.got and time.monotonic() < deadline:
         time.sleep(0.01)
     side.check([d for d, _ in echo.got[:1]] == [b"ping"], "the peer got %r" % (echo.got,))
+
+
+@case("zerynth:sendto")
+def test_zerynth_sendto_sends_each_datagram_to_its_address(side):
+    """"Send data to the socket. The socket should not be connected to a remote socket, since the
+    destination socket is specified by address.": one bound, unconnected UDP socket sends b'to-a'
+    to one peer and b'to-b' to another; each peer receives its own datagram and not the other."""
+    a, b = side.udp_echo(), side.udp_echo()
+    r = side.call(_udp(side, extra=[("sendto", [Ref(0), b"to-a", (side.host, a.port)]),
+                                    ("sendto", [Ref(0), b"to-b", (side.host, b.port)])]), mode="C")
+    _udp_ready(side, r)
+    for x, peer in ((r[2], a), (r[3], b)):
+        side.ok(x, "sendto((%r, %d))" % (side.host, peer.port))
+    deadline = time.monotonic() + 2
+    while (not a.got or not b.got) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    got = [d for d, _ in a.got], [d for d, _ in b.got]
+    side.check(got == ([b"to-a"], [b"to-b"]), "the peers got %r and %r; b'to-a' was sent to the first, b'to-b' "
+               "to the second" % got)
 
 
 @case("zerynth:settimeout.ms", needs=["settimeout"], slow=0.3)
@@ -468,6 +576,37 @@ def test_zerynth_bind_takes_a_port_number(side):
     x = side.call([("accept", [Handle(0)])], timeout=10)[0]
     side.check(isinstance(x, Ok), "accept on the socket bound with bind(%d) gave %r after the host connected"
                % (port, x))
+
+
+@pytest.mark.parametrize("form", ["str-port", "int-port"])
+@case("zerynth:bind.ip-port")
+def test_zerynth_bind_takes_an_ip_and_a_port(side, form):
+    """"an ip address with a port", in the two forms of a tuple of ip and port the document lists,
+    ('0.0.0.0', P) and (0, 0, 0, 0, P): a TCP socket bound so and listening takes the host's
+    connection on P; a UDP socket bound so to Q receives the datagram the host sends to Q."""
+    def address(port):
+        return ("0.0.0.0", port) if form == "str-port" else (0, 0, 0, 0, port)
+    port = side.free_port()
+    r = side.call([("socket", []), ("bind", [Ref(0), address(port)]), ("listen", [Ref(0), 2])], mode="C")
+    side.ok(r[0], "socket()")
+    side.ok(r[1], "bind(%r)" % (address(port),))
+    side.ok(r[2], "listen(2)")
+    listener = r[0].value
+    dialed = side.try_dial(port)
+    side.check(not isinstance(dialed, OSError), "a socket bound to %r and listening took no connection on port %d: "
+               "%s" % (address(port), port, dialed))
+    x = side.call([("settimeout", [listener, GUARD]), ("accept", [listener])], timeout=GUARD + 5)[-1]
+    side.check(isinstance(x, Ok), "accept on the socket bound to %r gave %r after the host connected"
+               % (address(port), x))
+    sender, uport = side.udp_sender(), _udp_port()
+    r = side.call([("socket", [side.const("AF_INET"), side.const("SOCK_DGRAM")]), ("bind", [Ref(0), address(uport)]),
+                   ("settimeout", [Ref(0), GUARD])], mode="C")
+    side.ok(r[0], "socket(AF_INET, SOCK_DGRAM)")
+    side.ok(r[1], "bind(%r) on a UDP socket" % (address(uport),))
+    sender.send(b"bound", side.listen_host, uport)
+    x = side.call([("recvfrom", [r[0].value, 16])], timeout=GUARD + 5)[0]
+    side.check(isinstance(x, Ok) and _bytes(x.value[0]) == b"bound",
+               "the UDP socket bound to %r gave %r; the host sent b'bound' to port %d" % (address(uport), x, uport))
 
 
 @case("zerynth:bind.udp-receives")
