@@ -76,6 +76,7 @@ class _Socket:
     _FAMILIES = (AF_INET, AF_INET6)
 
     def __init__(self, af=AF_INET, type=SOCK_STREAM, proto=_AUTO, /):
+        # "usocket.AF_INET usocket.AF_INET6 Address family types." (a port's _FAMILIES: those it has)
         if af not in self._FAMILIES:
             raise self._error(_errno.EAFNOSUPPORT)
         # "Instead, type argument will select needed protocol automatically:"
@@ -188,6 +189,7 @@ class _Socket:
 
     def _addr(self, address):
         """The host address for an address given to the module: a tuple in the document's format."""
+        # "IPv4: (ipv4_address, port)"; "IPv6: (ipv6_address, port, flowinfo, scopeid)"
         v6 = self._s.family == AF_INET6
         if not (isinstance(address, tuple) and len(address) == (4 if v6 else 2) and isinstance(address[0], str)
                 and isinstance(address[1], int) and not isinstance(address[1], bool)):

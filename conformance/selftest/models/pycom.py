@@ -35,6 +35,7 @@ from . import mpbase, uselect
 from .mpbase import AF_INET, SOCK_DGRAM, SOCK_STREAM, SOCK_RAW, IPPROTO_TCP, IPPROTO_UDP, SOL_SOCKET, SO_REUSEADDR
 from .mpbase import Break, inet_ntop, inet_pton  # noqa: F401
 
+# its Constants section (without the LoRa and Sigfox names), and the canonical functions
 __all__ = ["AF_INET", "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "IPPROTO_IP", "IPPROTO_ICMP", "IPPROTO_UDP",
            "IPPROTO_TCP", "IPPROTO_IPV6", "IP_ADD_MEMBERSHIP", "IPPROTO_RAW", "SOL_SOCKET", "SO_REUSEADDR",
            "socket", "getaddrinfo", "inet_pton", "inet_ntop", "dnsserver", "error", "timeout"]

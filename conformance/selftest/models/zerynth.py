@@ -77,6 +77,7 @@ class socket(mpbase._Socket):
 
     def __init__(self, family=AF_INET, type=SOCK_STREAM, proto=IPPROTO_TCP, fileno=None):
         try:
+            # "For socket families: AF_INET, AF_INET6, AF_CAN"
             if family not in self._FAMILIES:
                 raise OSError(_errno.EAFNOSUPPORT)
             # "socket(family=AF_INET, type=SOCK_STREAM, proto=IPPROTO_TCP, fileno=None)": the default
