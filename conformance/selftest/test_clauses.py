@@ -368,6 +368,13 @@ def test_strict_is_the_canonical_document_and_strict_all_every_document(small, m
     capsys.readouterr()
 
 
+def test_a_case_citing_an_untestable_clause_is_a_problem(small, monkeypatch, capsys):
+    monkeypatch.setitem(SMALL_CASES, "p:untestable", ["test_port.py::test_radio"])
+    problems = sc_coverage.report()[2]
+    capsys.readouterr()
+    assert ("test_port.py::test_radio", "cites p:untestable, which the inventory says is untestable") in problems
+
+
 @pytest.mark.parametrize("entry, why", [
     ({"id": "p:x", "doc": PORT, "testable": False, "why_untested": "a radio", "same_as": "mp:a"}, "untestable"),
     ({"id": "mp:x", "doc": CANON, "testable": True, "same_as": "mp:a"}, "canonical clause"),

@@ -92,8 +92,10 @@ def report(doc=None, out=sys.stdout):
         count = counts.setdefault(c["doc"], [0, 0, 0])
         count[0] += c["testable"]
         same = "same as %s" % ", ".join("%s (%s)" % (x, ", ".join(by_clause.get(x, [])) or "no case") for x in named)
+        if cases and not c["testable"]:
+            problems.append((", ".join(cases), "cites %s, which the inventory says is untestable" % cid))
         if cases:
-            count[1] += 1
+            count[1] += c["testable"]
             out.write("%-34s %s%s\n" % (cid, ", ".join(cases), "; " + same if named else ""))
         elif named and c["testable"] and not wrong:
             count[2] += 1
