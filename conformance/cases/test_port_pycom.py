@@ -1,16 +1,22 @@
 """pycom-usocket.md: what Pycom's document says beyond, or unlike, the canonical one (tuple
 addresses, blocking by default, SO_REUSEADDR on by default, sendall as an alias of send, a timeout
-exception, setblocking overriding a timeout, readall, dnsserver, EINPROGRESS = 119, its constants).
-These run only with a profile that names pycom-usocket.md; each checks Pycom's own sentence.
+exception, setblocking overriding a timeout, readall, dnsserver, EINPROGRESS = 119, its constants),
+and the sentences it shares with the canonical document where the canonical cases do not reach
+them through Pycom's own forms (getaddrinfo(host, port) without filters, settimeout(0.0), makefile
+in rb and wb only, its protocol options, raw sockets, readall). The sentences whose canonical cases
+do reach them say so in the clause inventory (same_as). These run only with a profile that names
+pycom-usocket.md; each checks Pycom's own sentence.
 
 Sockets are made as the document's examples make them: getaddrinfo(host, port) with its two
 arguments, socket() for TCP, (ipv4_address, port) tuples, settimeout in seconds."""
 import re
+import socket
+import threading
 import time
 
 import pytest
 
-from sockconf.case import case
+from sockconf.case import ANY, case
 from sockconf.wire import Handle, Ok, Raised, Ref
 
 # socket.timeout, by the names its class can have: `timeout`, or an alias of TimeoutError
@@ -236,3 +242,396 @@ def test_pycom_nonblocking_connect_raises_119(side):
     side.check(x.args == (119,) and x.errno == "EINPROGRESS",
                "a non-blocking connect raised OSError %s %r, not OSError(119) with str(e) == '119' (EINPROGRESS)"
                % (x.errno, x.args))
+
+
+# ---- the sentences Pycom shares with the canonical document, through Pycom's forms ----
+
+WOULD_BLOCK = ("EAGAIN", "EWOULDBLOCK", "EINPROGRESS")     # "not yet": no failure
+
+
+def _shown(r):
+    """A result as 'Class ERRNO args' or 'returned value', for messages and details."""
+    if isinstance(r, Raised):
+        return "%s %s %r" % (r.cls, r.errno or "N", r.args)
+    return "returned %r" % (r.value,) if isinstance(r, Ok) else repr(r)
+
+
+def _datagrams(peer, n, seconds=2.0):
+    """What a UDP peer got, once it has n datagrams or after seconds."""
+    deadline = time.monotonic() + seconds
+    while len(peer.got) < n and time.monotonic() < deadline:
+        time.sleep(0.005)
+    return [data for data, _ in peer.got]
+
+
+def _sent_to(side, peer, op, payload, what):
+    """Run op (it sends payload as one datagram to the UDP peer) until the peer has it: at most 3
+    times, UDP may lose one. Whether it came."""
+    for k in range(3):                    # bounded
+        side.ok(side.call([op])[0], what)
+        if payload in _datagrams(peer, len(peer.got) + 1, 0.5):
+            return True
+        side.detail("datagrams lost (%s)" % what, k + 1)
+    return False
+
+
+# the protocol options that are not a stream or datagram socket's: ICMP is a raw socket's
+# (test_pycom_raw_socket_gives_ip_datagrams), IPv6 goes with a family Pycom does not list, and
+# IP_ADD_MEMBERSHIP is an option name (an argument of setsockopt at the IP level)
+OTHER_PROTOCOLS = ("IPPROTO_ICMP", "IPPROTO_IPV6", "IP_ADD_MEMBERSHIP")
+
+
+@case("pycom:socket.protocols")
+def test_pycom_socket_takes_its_protocol_options(side):
+    """"Socket protocol options: * `socket.IPPROTO_IP` * `socket.IPPROTO_ICMP` * `socket.IPPROTO_UDP`
+    * `socket.IPPROTO_TCP` * `socket.IPPROTO_IPV6` * `socket.IP_ADD_MEMBERSHIP`", the initialiser's
+    third argument: socket(AF_INET, SOCK_STREAM, IPPROTO_TCP) and socket(AF_INET, SOCK_STREAM,
+    IPPROTO_IP) reach a TCP peer; socket(AF_INET, SOCK_DGRAM, IPPROTO_UDP) and socket(AF_INET,
+    SOCK_DGRAM, IPPROTO_IP) a UDP peer (IPPROTO_IP is 0 in the BSD socket interface the module
+    provides: the type's own protocol). What socket(AF_INET, SOCK_DGRAM, X) does for IPPROTO_ICMP,
+    IPPROTO_IPV6 and IP_ADD_MEMBERSHIP, no protocol of a datagram socket, is reported."""
+    names = ("AF_INET", "SOCK_STREAM", "SOCK_DGRAM", "IPPROTO_IP", "IPPROTO_TCP", "IPPROTO_UDP")
+    c = _consts(side, names)
+    absent = [n for n in names if c[n] is None]
+    side.need(not absent, "the module lacks %s" % ", ".join(absent))
+    for kind, proto in (("SOCK_STREAM", "IPPROTO_TCP"), ("SOCK_STREAM", "IPPROTO_IP"),
+                        ("SOCK_DGRAM", "IPPROTO_UDP"), ("SOCK_DGRAM", "IPPROTO_IP")):
+        made = "socket(AF_INET, %s, %s)" % (kind, proto)
+        payload = made.encode()
+        make = ("socket", [c["AF_INET"], c[kind], c[proto]])
+        if kind == "SOCK_STREAM":
+            peer = side.echo()
+            r = side.call([side.address(side.host, peer), make, ("connect", [Ref(1), side.at(0)]),
+                           ("send", [Ref(1), payload])], mode="C")
+            for x in r:
+                side.ok(x, "%s connecting to a TCP peer" % made)
+            n = r[3].value
+            got = peer.wait_received(n if isinstance(n, int) else len(payload))
+            side.check(isinstance(n, int) and 0 < n and got == payload[:n],
+                       "%s: send returned %r and the TCP peer received %r" % (made, n, got))
+        else:
+            peer = side.udp_echo()
+            r = side.call([side.address(side.host, peer, kind), make])
+            addr = side.addr_of(side.ok(r[0], "the address"))
+            h = side.ok(r[1], made)
+            side.check(_sent_to(side, peer, ("sendto", [h, payload, addr]), payload, "sendto on " + made),
+                       "%s: the UDP peer received %r, not the datagram %r" % (made, _datagrams(peer, 0, 0), payload))
+    for name in OTHER_PROTOCOLS:
+        v = side.const(name)
+        r = side.call([("socket", [c["AF_INET"], c["SOCK_DGRAM"], v])])[0] if v is not None else None
+        side.detail("socket(AF_INET, SOCK_DGRAM, %s)" % name, "the module has none" if r is None else _shown(r))
+
+
+def _to_eof(host, seconds=2.0):
+    """Read the host's end of a connection until the target's FIN (bounded), then close it."""
+    host.settimeout(seconds / 20)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:     # bounded: at most `seconds`
+        try:
+            if not host.recv(4096):
+                break
+        except socket.timeout:
+            continue
+        except OSError:
+            break
+    host.close()
+
+
+@pytest.mark.parametrize("off, on", [(0, 1), (b"\0\0\0\0", b"\x01\0\0\0")], ids=["int", "bytes"])
+@case("pycom:setsockopt", "pycom:setsockopt.value", slow=0.1)
+def test_pycom_setsockopt_turns_address_reuse_off_and_on(side, off, on):
+    """"Set the value of the given socket option." "The value can be an integer or a bytes-like
+    object representing a buffer.", with the one IP socket option Pycom names, "`socket.SO_REUSEADDR`:
+    Enable address reusing (Enabled by default)": on by default, it shows that setsockopt sets it
+    only when set off. A listener with it on takes a connection, which the target then closes first
+    (its end stays in TIME_WAIT, holding the port); a new socket with SO_REUSEADDR set to `off`
+    cannot bind that port (address reuse, in the BSD socket interface the module provides, is what
+    lets a bind take a port a connection in TIME_WAIT holds), and one with it set to `on` binds it,
+    listens and takes a connection. Each value is given as an int, then as a buffer."""
+    sol, reuse = side.const("SOL_SOCKET"), side.const("SO_REUSEADDR")
+    side.need(None not in (sol, reuse), "the module lacks SOL_SOCKET or SO_REUSEADDR")
+
+    def set_to(value):
+        return [("setsockopt", [Ref(1), sol, reuse, value])]
+    port = side.free_port()
+    r = side.call(side.listening(port, options=set_to(on)))
+    side.ok(r[2], "setsockopt(SOL_SOCKET, SO_REUSEADDR, %r)" % (on,), "pycom:setsockopt.value")
+    for x in r:
+        side.ok(x, "listening on port %d with SO_REUSEADDR set to %r" % (port, on))
+    listener = r[1].value
+    host = side.dial(port)
+    pair = side.ok(side.call([("accept", [listener])], timeout=10)[0], "accept")
+    side.need(isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Handle),
+              "accept gave %r, not (conn, address)" % (pair,))
+    side.call([("close", [pair[0]]), ("close", [listener])], mode="C")
+    _to_eof(host)                  # the target closed first; the host closes on its FIN
+    time.sleep(0.1)                # the host's FIN reaches the target: its end is in TIME_WAIT
+
+    r = side.call([side.address(ANY, port), ("socket", [])] + set_to(off) + [("bind", [Ref(1), side.at(0)])],
+                  mode="C")
+    side.ok(r[0], "the address")
+    side.ok(r[1], "socket()")
+    side.ok(r[2], "setsockopt(SOL_SOCKET, SO_REUSEADDR, %r)" % (off,), "pycom:setsockopt.value")
+    side.detail("bind with SO_REUSEADDR off, the port in TIME_WAIT", _shown(r[3]))
+    side.check(isinstance(r[3], Raised), "with SO_REUSEADDR set to %r, bind to port %d, which a connection in "
+               "TIME_WAIT holds, %s: setsockopt did not turn address reuse off" % (off, port, _shown(r[3])))
+    r = side.call(side.listening(port, options=set_to(on)), mode="C")
+    side.ok(r[2], "setsockopt(SOL_SOCKET, SO_REUSEADDR, %r)" % (on,), "pycom:setsockopt.value")
+    for x in r:
+        side.ok(x, "with SO_REUSEADDR set to %r again, binding port %d, which a connection in TIME_WAIT holds"
+                % (on, port))
+    dialed = side.try_dial(port)
+    side.check(not isinstance(dialed, OSError), "the listener with SO_REUSEADDR set to %r on port %d took no "
+               "connection: %s" % (on, port, dialed))
+    pair = side.ok(side.call([("accept", [r[1].value])], timeout=10)[0], "accept on the new listener")
+    side.check(isinstance(pair, tuple) and len(pair) == 2, "accept on the new listener gave %r" % (pair,))
+
+
+@case("pycom:gai.translate", "pycom:gai.shape")
+def test_pycom_getaddrinfo_items_make_sockets_connected_to_the_service(side):
+    """"Translate the host/port argument into a sequence of 5-tuples that contain all the necessary
+    arguments for creating a socket connected to that service. The list of 5-tuples has following
+    structure: `(family, type, proto, canonname, sockaddr)`", asked as Pycom asks it,
+    getaddrinfo(host, port), for the port of a TCP echo peer and of a UDP echo peer: a non-empty list
+    of 5-tuples, each with family AF_INET (the family of the Internet protocols), a type among Pycom's
+    socket types and a number for proto; socket(family, type, proto) then connect(sockaddr) reaches
+    the peer, for every item of the peer's own type. The TCP peer's list has a SOCK_STREAM item (else
+    no socket connected to that service could be made from it; Pycom's example connects socket() to
+    [0][-1]). With no type asked for, whether the UDP peer's list has a SOCK_DGRAM item is the port's:
+    reported, and checked where there is one. canonname is reported."""
+    c = _consts(side, ["AF_INET", "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW"])
+    types = {c[n]: n for n in ("SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW") if c[n] is not None}
+    for peer, kind in ((side.echo(), "SOCK_STREAM"), (side.udp_echo(), "SOCK_DGRAM")):
+        ask = ("getaddrinfo", [side.host, peer.port])
+        asked = "getaddrinfo(%r, %d)" % (side.host, peer.port)
+        infos = side.ok(side.call([ask])[0], asked)
+        side.need(isinstance(infos, list) and len(infos) > 0, "%s gave %r, not a non-empty list" % (asked, infos),
+                  "pycom:gai.shape")
+        for info in infos:
+            side.need(isinstance(info, tuple) and len(info) == 5, "%s gave the item %r, not a 5-tuple (family, "
+                      "type, proto, canonname, sockaddr)" % (asked, info), "pycom:gai.shape")
+            family, kind_, proto, canonname, _ = info
+            side.check(family == c["AF_INET"], "%s: family %r in %r, not AF_INET (%r)" % (asked, family, info,
+                                                                                        c["AF_INET"]), "pycom:gai.shape")
+            side.check(kind_ in types, "%s: type %r in %r is none of SOCK_STREAM, SOCK_DGRAM, SOCK_RAW (%r)"
+                       % (asked, kind_, info, types), "pycom:gai.shape")
+            side.check(isinstance(proto, int) and not isinstance(proto, bool), "%s: proto %r in %r is not a number"
+                       % (asked, proto, info), "pycom:gai.shape")
+            side.detail("canonname", repr(canonname))
+        side.detail("items for a %s peer" % kind, [(types.get(i[1], i[1]), i[2]) for i in infos])
+        mine = [k for k, info in enumerate(infos) if info[1] == c[kind]][:3]     # 8 handles in all
+        if kind == "SOCK_STREAM":
+            side.check(mine, "%s, the port of a TCP service, gave no SOCK_STREAM item: %r" % (asked, infos))
+            side.detail("item [0] is SOCK_STREAM", 0 in mine)
+        for k in mine:
+            payload = b"item %d of getaddrinfo for a %s peer" % (k, kind.encode())
+            ops = [ask, ("socket", [Ref(0, k, 0), Ref(0, k, 1), Ref(0, k, 2)]), ("connect", [Ref(1), Ref(0, k, -1)]),
+                   ("send", [Ref(1), payload])]
+            what = "socket(*item[:3]), connect(item[-1]) and send with item %d of %r" % (k, infos)
+            r = side.call(ops if kind == "SOCK_STREAM" else ops[:3])
+            for x in r:
+                side.ok(x, what)
+            if kind == "SOCK_STREAM":
+                n = r[3].value
+                side.check(isinstance(n, int) and 0 < n and peer.wait_received(len(peer.received) + n) and
+                           payload[:n] in bytes(peer.received),
+                           "%s: send returned %r; the TCP peer received %r" % (what, n, bytes(peer.received)))
+            else:
+                side.check(_sent_to(side, peer, ("send", [r[1].value, payload]), payload, what),
+                           "%s: the UDP peer received %r, not %r" % (what, _datagrams(peer, 0, 0), payload))
+
+
+@case("pycom:close.fail-after")
+def test_pycom_every_method_fails_on_a_closed_socket(side):
+    """"Mark the socket closed. Once that happens, all future operations on the socket object will
+    fail.": after close() on a connected socket, every method of Pycom's document raises (readall
+    among them, which the canonical document does not have), and not EAGAIN, EWOULDBLOCK or
+    EINPROGRESS: "try again" is not a failure. The socket is made non-blocking before close(), so that
+    a method that waited would say so rather than hang. The exceptions are reported. makefile is
+    reported only: the canonical document, which Pycom's profile includes, calls it a no-op;
+    do_handshake is for a socket wrapped by ssl."""
+    echo = side.echo()
+    h = side.connected(echo)[1].value
+    r = side.call([("setblocking", [h, False]), ("close", [h])])
+    side.ok(r[0], "setblocking(False)")
+    side.ok(r[1], "close()")
+    sol, reuse = side.const("SOL_SOCKET"), side.const("SO_REUSEADDR")
+    addr = [side.address(ANY, side.free_port()), side.address(side.host, echo)]
+    ops = [("bind", [h, side.at(0)]), ("listen", [h, 1]), ("accept", [h]), ("connect", [h, side.at(1)]),
+           ("send", [h, b"x"]), ("sendall", [h, b"x"]), ("recv", [h, 1]), ("sendto", [h, b"x", side.at(1)]),
+           ("recvfrom", [h, 1]), ("read", [h, 1]), ("readall", [h]), ("readinto", [h, 1]), ("readline", [h]),
+           ("write", [h, b"x"])]
+    if None not in (sol, reuse):
+        ops.append(("setsockopt", [h, sol, reuse, 1]))
+    ops += [("settimeout", [h, 1.0]), ("setblocking", [h, True])]   # last: they could change the others
+    results = []
+    for k in range(0, len(ops), 8):        # within the agent's ops per request
+        results += side.call(addr + ops[k:k + 8], mode="C", nonblocking=True)[len(addr):]
+    raised = {}
+    for (name, _), x in zip(ops, results):
+        side.check(isinstance(x, Raised), "%s on a closed socket %s" % (name, _shown(x)))
+        side.check(x.errno not in WOULD_BLOCK, "%s on a closed socket raised %s, as if it could still succeed"
+                   % (name, _shown(x)))
+        raised[name] = "%s %s" % (x.cls, x.errno)
+    side.detail("raised", raised)
+    side.detail("makefile('rb') on a closed socket", _shown(side.call([("makefile", [h, "rb"])])[0]))
+
+
+def _outcome(r):
+    """A result as a comparable value: the exception and its errno, or the type of what returned."""
+    if isinstance(r, Raised):
+        return "%s %s" % (r.cls, r.errno or r.args)
+    return "returned %s" % type(r.value).__name__
+
+
+# the two ways Pycom's document gives to each mode: (clause, op, value)
+NON_BLOCKING = [("pycom:settimeout.zero-none", "settimeout", 0.0), ("pycom:setblocking", "setblocking", False)]
+BLOCKING = [("pycom:settimeout.zero-none", "settimeout", None), ("pycom:setblocking", "setblocking", True)]
+
+
+@case("pycom:settimeout.zero-none", "pycom:setblocking", "pycom:setblocking.equivalent",
+      "pycom:setblocking.shorthand", needs=["settimeout"])
+def test_pycom_settimeout_zero_point_zero_and_setblocking_false_do_not_wait(side):
+    """"If zero is given, the socket is put in non-blocking mode."; setblocking: "if flag is false,
+    the socket is set to non-blocking", "a shorthand for certain `settimeout()` calls: ...
+    s.setblocking(False) #is equivalent to s.settimeout(0.0)", with Pycom's 0.0: recv where nothing
+    comes, on a connection made non-blocking by settimeout(0.0) and on one that had settimeout(1.0)
+    first, and connect where SYNs go unanswered, on a new socket made so: each ends at once, the
+    same way on both connections; and setblocking(False) gives the same three answers. How a
+    non-blocking call ends is the port's (the document names no errno for it): reported."""
+    silent, hole = side.silent(), side.blackhole()
+    addr = side.addr_of(side.ok(side.call([side.address(side.host, hole)])[0], "the address"))
+    outcomes = {}
+    for clause, name, v in NON_BLOCKING:
+        handles = [side.connected(silent, extra=before + [(name, [Ref(1), v])])[1].value
+                   for before in ([], [("settimeout", [Ref(1), 1.0])])]
+        r = side.call([("socket", []), (name, [Ref(0), v])])
+        side.ok(r[1], "%s(%r) on a new socket" % (name, v), clause)
+        handles.append(side.ok(r[0], "socket()"))
+        r, took = side.timed([("recv", [handles[0], 10]), ("recv", [handles[1], 10]), ("connect", [handles[2], addr])],
+                             mode="C", nonblocking=True)
+        hi = side.window(0)[1]
+        side.check(took <= hi, "after %s(%r): recv on a connection, recv on one that had a 1 s timeout first and "
+                   "connect, with nothing there, took %.1f ms, more than %.0f ms" % (name, v, took * 1e3, hi * 1e3),
+                   clause)
+        outcomes[name] = [_outcome(x) for x in r]
+        side.check(outcomes[name][0] == outcomes[name][1], "after %s(%r), recv gave %s on a connection but %s on one "
+                   "that had a 1 s timeout first" % (name, v, outcomes[name][0], outcomes[name][1]), clause)
+        side.detail("non-blocking recv, connect after %s(%r)" % (name, v), outcomes[name][1:])
+    side.check(outcomes["setblocking"] == outcomes["settimeout"], "recv, recv and connect gave %s after "
+               "setblocking(False) but %s after settimeout(0.0)" % (outcomes["setblocking"], outcomes["settimeout"]),
+               "pycom:setblocking.equivalent")
+
+
+@case("pycom:settimeout.zero-none", "pycom:setblocking", "pycom:setblocking.equivalent",
+      "pycom:setblocking.shorthand", needs=["settimeout"], slow=0.15)
+def test_pycom_settimeout_none_and_setblocking_true_wait(side):
+    """"If None is given, the socket is put in blocking mode."; setblocking: "else to blocking mode",
+    "a shorthand for certain `settimeout()` calls: s.setblocking(True) # is equivalent to
+    s.settimeout(None)": recv from peers that send 0.15 s after the connection, on connections that
+    had a 50 ms timeout or were non-blocking (settimeout(0.0)), then settimeout(None) or
+    setblocking(True): every recv waits and returns the data."""
+    starts = [("settimeout", 0.05), ("settimeout", 0.0)]
+    ways = [(start, way) for way in BLOCKING for start in starts]
+    handles = [side.connected(side.source(b"late", delay=0.15), extra=[(n1, [Ref(1), v1]), (n2, [Ref(1), v2])])[1].value
+               for (n1, v1), (_, n2, v2) in ways]
+    r = side.call([("recv", [h, 10]) for h in handles], mode="C", timeout=10)
+    got = {}
+    for ((n1, v1), (clause, n2, v2)), x in zip(ways, r):
+        got[(n1, v1, n2)] = _outcome(x)
+        side.check(isinstance(x, Ok) and x.value and b"late".startswith(x.value), "%s(%r) then %s(%r): recv gave "
+                   "%s, not the data that came 0.15 s later" % (n1, v1, n2, v2, _shown(x)), clause)
+    for n1, v1 in starts:
+        side.check(got[(n1, v1, "setblocking")] == got[(n1, v1, "settimeout")], "after %s(%r), recv gave %s after "
+                   "setblocking(True) but %s after settimeout(None)" % (n1, v1, got[(n1, v1, "setblocking")],
+                                                                       got[(n1, v1, "settimeout")]),
+                   "pycom:setblocking.equivalent")
+
+
+# a CRLF, a lone CR, NUL, and bytes that are not UTF-8: what a text file would change or refuse
+BINARY = b"bin\r\nary\r\x00\xff\xfe\xe9\n"
+
+
+@case("pycom:makefile.binary")
+def test_pycom_makefile_files_are_binary(side):
+    """"The support is limited to binary modes only (`rb` and `wb`).": through makefile('rb') the
+    bytes a peer sends come as they are, and through makefile('wb') bytes go out as they are (a
+    CRLF, a lone CR, NUL and bytes that are not UTF-8 among them). The text modes 'r' and 'w' are
+    not supported: makefile raises, or what it returns still reads and writes those bytes unchanged
+    (never a text file); which, is reported. A file may keep written bytes in a buffer (the
+    document speaks of "the file object's internal buffer"), so what went through a file that
+    writes is looked for after closing it, which closes the socket too."""
+    for mode in ("rb", "r"):
+        r = side.connected(side.source(BINARY), extra=[("settimeout", [Ref(1), 2.0]), ("makefile", [Ref(1), mode])],
+                           mode="C")
+        f = r[4]
+        if mode == "r":
+            side.detail("makefile('r')", _shown(f) if not isinstance(f, Ok) else "returned a file")
+            if not isinstance(f, Ok):
+                continue
+        f = side.ok(f, "makefile(%r)" % mode)
+        x = side.call([("read", [f, len(BINARY)])], timeout=10)[0]
+        side.check(isinstance(x, Ok) and x.value == BINARY, "reading the peer's %r through makefile(%r) gave %s"
+                   % (BINARY, mode, _shown(x)))
+    for mode in ("wb", "w"):
+        peer = side.sink()
+        r = side.connected(peer, extra=[("settimeout", [Ref(1), 2.0]), ("makefile", [Ref(1), mode])], mode="C")
+        f = r[4]
+        if mode == "w":
+            side.detail("makefile('w')", _shown(f) if not isinstance(f, Ok) else "returned a file")
+            if not isinstance(f, Ok):
+                continue
+        f = side.ok(f, "makefile(%r)" % mode)
+        r = side.call([("write", [f, BINARY]), ("close", [f])], mode="C", timeout=10)
+        side.check(isinstance(r[0], Ok) and r[0].value == len(BINARY), "writing %d bytes through makefile(%r) gave "
+                   "%s" % (len(BINARY), mode, _shown(r[0])))
+        side.ok(r[1], "close() on the file from makefile(%r)" % mode)
+        sent, ended = peer.drain_to_end(5.0)
+        side.check(sent == BINARY, "through makefile(%r), then its close(), the peer received %r, not %r"
+                   % (mode, sent, BINARY))
+        side.detail("the peer saw the end of the stream after makefile(%r)'s close()" % mode, ended)
+
+
+def _shut(host):
+    try:
+        host.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
+
+
+@case("pycom:read.readall", "pycom:readall", slow=0.4)
+def test_pycom_read_without_size_behaves_like_readall(side):
+    """"If `size` is not given, it behaves just like socket.readall()", which is "Read all data
+    available from the socket until EOF. This function will not return until the socket is
+    closed.": on each of two connections the host makes to the target, it sends the same bytes,
+    then closes its end 0.2 s after the target's read() (on the first) or readall() (on the
+    second) began. Each returns every byte, not before that close, and the two return the same."""
+    data = b"read() is readall(): every byte until EOF\n" * 6
+    port = side.free_port()
+    r = side.call(side.listening(port))
+    for x in r:
+        side.ok(x, "listening on port %d" % port)
+    listener = r[1].value
+    got = {}
+    for op, clause in (("read", "pycom:read.readall"), ("readall", "pycom:readall")):
+        host = side.dial(port)
+        pair = side.ok(side.call([("accept", [listener])], timeout=10)[0], "accept")
+        side.need(isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], Handle),
+                  "accept gave %r, not (conn, address)" % (pair,))
+        host.sendall(data)
+        closer = threading.Timer(0.2, _shut, (host,))
+        start = time.monotonic()
+        closer.start()
+        try:
+            x = side.call([(op, [pair[0]])], timeout=10)[0]
+        finally:
+            closer.cancel()
+            closer.join()
+        took = time.monotonic() - start
+        got[op] = side.ok(x, "%s()" % op, clause)
+        side.check(got[op] == data, "%s() gave %d bytes %r...; the host sent %d, then closed" % (
+            op, len(got[op]), got[op][:24], len(data)), clause)
+        side.check(took >= 0.2, "%s() returned after %.1f ms, before the host closed its end at 200 ms" % (
+            op, took * 1e3), clause)
+    side.check(got["read"] == got["readall"], "read() gave %d bytes, readall() %d, from the same bytes and close"
+               % (len(got["read"]), len(got["readall"])))
