@@ -11,6 +11,7 @@ Sockets are made as the document's examples make them: getaddrinfo(host, port) w
 arguments, socket() for TCP, (ipv4_address, port) tuples, settimeout in seconds."""
 import re
 import socket
+import struct
 import threading
 import time
 
@@ -635,3 +636,68 @@ def test_pycom_read_without_size_behaves_like_readall(side):
             op, took * 1e3), clause)
     side.check(got["read"] == got["readall"], "read() gave %d bytes, readall() %d, from the same bytes and close"
                % (len(got["read"]), len(got["readall"])))
+
+
+@case("pycom:exceptions")
+def test_pycom_module_has_error_and_timeout(side):
+    """"Exceptions: `socket.error`, `socket.timeout`": the module has both names (the canonical
+    document's MicroPython has no `error`: Pycom's profile documents that deviation on
+    mp:error.absent). What each is, is reported; that an expired timeout raises socket.timeout is
+    test_pycom_timeout_raises_the_timeout_exception's."""
+    names = side.const("error", "timeout")
+    absent = [n for n in ("error", "timeout") if names[n] is None]
+    side.check(not absent, "the module has no %s" % " and no ".join("socket.%s" % n for n in absent))
+    side.detail("socket.error, socket.timeout", [names["error"], names["timeout"]])
+
+
+ICMP_ECHO_REPLY, ICMP_ECHO = 0, 8
+
+
+def _icmp_checksum(data):
+    data += b"\0" * (len(data) % 2)
+    total = sum(struct.unpack("!%dH" % (len(data) // 2), data))
+    total = (total >> 16) + (total & 0xFFFF)
+    return ~(total + (total >> 16)) & 0xFFFF
+
+
+def _echo_request(ident, seq, payload):
+    head = struct.pack("!BBHHH", ICMP_ECHO, 0, 0, ident, seq)
+    return struct.pack("!BBHHH", ICMP_ECHO, 0, _icmp_checksum(head + payload), ident, seq) + payload
+
+
+@case("pycom:socket.sock-raw", needs=["settimeout"])
+def test_pycom_raw_socket_gives_ip_datagrams_without_link_headers(side):
+    """"`socket.SOCK_RAW`: A raw socket receives or sends the raw datagram not including link level
+    headers (INET, LoRa and Sigfox)", for INET: socket(AF_INET, SOCK_RAW, IPPROTO_ICMP) sends an ICMP
+    echo request to the host, whose own IP stack answers it (no peer is needed), and receives the
+    reply as the raw IP datagram: an IPv4 header first (version 4, protocol 1 and a total length
+    that is the datagram's own: no link-level header before it, nor trailer after), then the echo
+    reply with the request's identifier, sequence number and data. (LoRa and Sigfox raw sockets
+    need their radios.) UNSUPPORTED where the module lacks SOCK_RAW or IPPROTO_ICMP, which
+    pycom:const.sock and pycom:const.ipproto require."""
+    c = side.require_const("AF_INET", "SOCK_RAW", "IPPROTO_ICMP")
+    ident, seq, payload = 0x5C0F, 386, b"sockconf raw datagram"
+    r = side.call([side.address(side.host, 1, "SOCK_RAW"), ("socket", [c["AF_INET"], c["SOCK_RAW"], c["IPPROTO_ICMP"]]),
+                   ("settimeout", [Ref(1), 2.0]), ("sendto", [Ref(1), _echo_request(ident, seq, payload), side.at(0)])])
+    for x in r:
+        side.ok(x, "an ICMP echo request to %s through socket(AF_INET, SOCK_RAW, IPPROTO_ICMP)" % side.host)
+    h = r[1].value
+    seen = []
+    for _ in range(8):                     # bounded: a loopback raw socket sees our own request too
+        x = side.call([("recvfrom", [h, 512])], timeout=10)[0]
+        if not isinstance(x, Ok):
+            break
+        d = bytes(x.value[0])
+        seen.append(d[:28])
+        side.check(len(d) >= 20 and d[0] >> 4 == 4, "the raw socket received %r: no IPv4 header first" % (d[:24],))
+        ihl = (d[0] & 15) * 4
+        side.check(struct.unpack("!H", d[2:4])[0] == len(d) and d[9] == 1, "the raw socket received %d bytes whose "
+                   "IPv4 header says %d bytes, protocol %d: not the IP datagram alone" % (
+                       len(d), struct.unpack("!H", d[2:4])[0], d[9]))
+        icmp = d[ihl:]
+        if len(icmp) >= 8 and icmp[0] == ICMP_ECHO_REPLY and struct.unpack("!HH", icmp[4:8]) == (ident, seq):
+            side.check(icmp[8:] == payload, "the echo reply carries %r, the request carried %r" % (icmp[8:], payload))
+            side.detail("datagrams before the reply", len(seen) - 1)
+            return
+    side.check(False, "no ICMP echo reply came to the raw socket within 2 s of the request; it received %r, then %s"
+               % (seen, _shown(x)))
