@@ -7,7 +7,7 @@ Sockets are made as the document's examples make them: getaddrinfo(host, port) w
 arguments, socket() for TCP, tuple addresses for bind and sendto, settimeout in seconds."""
 
 from sockconf.case import case
-from sockconf.wire import Handle, Ok, Ref
+from sockconf.wire import Handle, Kw, Ok, Raised, Ref
 
 
 @case("uc386:const.af")
@@ -37,6 +37,41 @@ def test_uc386_setsockopt_names_are_defined(side):
     side.ok(r[-1], "setsockopt(SOL_SOCKET, SO_REUSEADDR, 1), as the server example does")
 
 
+@case("uc386:socket.defaults")
+def test_uc386_socket_defaults_and_keywords(side):
+    """"socket.socket(family=AF_INET, type=SOCK_STREAM, proto=0)": socket() is a TCP socket; the
+    arguments have those names, so socket(family=AF_INET, type=SOCK_STREAM, proto=0) is one too, as
+    are socket(family=AF_INET), socket(proto=0) and socket(AF_INET, SOCK_STREAM, 0); and with the
+    family and proto left to their defaults, socket(type=SOCK_DGRAM) is an AF_INET UDP socket (proto
+    0 picks the type's own protocol, as in the document's socket(socket.AF_INET, socket.SOCK_DGRAM)).
+    Each TCP one reaches an echo peer with what it sends; the UDP one gets its datagram echoed."""
+    c = side.const("AF_INET", "SOCK_STREAM", "SOCK_DGRAM")
+    ways = [("socket()", []),
+            ("socket(family=AF_INET, type=SOCK_STREAM, proto=0)",
+             [Kw("family", c["AF_INET"]), Kw("type", c["SOCK_STREAM"]), Kw("proto", 0)]),
+            ("socket(family=AF_INET)", [Kw("family", c["AF_INET"])]), ("socket(proto=0)", [Kw("proto", 0)]),
+            ("socket(AF_INET, SOCK_STREAM, 0)", [c["AF_INET"], c["SOCK_STREAM"], 0])]
+    for k, (what, args) in enumerate(ways):
+        peer, tag = side.echo(), b"default-%d" % k
+        r = side.call([side.address(side.host, peer), ("socket", args), ("connect", [Ref(1), side.at(0)]),
+                       ("sendall", [Ref(1), tag])])
+        for x, step in zip(r, ("the address", what, "connect on %s to a TCP peer" % what, "sendall on %s" % what)):
+            side.ok(x, step)
+        got = peer.wait_received(len(tag))
+        side.check(got == tag, "the TCP peer received %r from %s, which sent %r" % (got, what, tag))
+    echo = side.udp_echo()
+    r = side.call([side.address("0.0.0.0", 0, "SOCK_DGRAM"), ("socket", [Kw("type", c["SOCK_DGRAM"])]),
+                   ("bind", [Ref(1), side.at(0)]), side.address(side.host, echo, "SOCK_DGRAM"),
+                   ("sendto", [Ref(1), b"ping", side.at(3)]), ("settimeout", [Ref(1), 5.0]),
+                   ("recvfrom", [Ref(1), 64])], timeout=10)
+    for x, step in zip(r, ("the address", "socket(type=SOCK_DGRAM)", "bind(('0.0.0.0', 0))", "the address",
+                           "sendto a UDP peer", "settimeout(5.0)", "recvfrom")):
+        side.ok(x, step)
+    got = r[-1].value
+    side.check(isinstance(got, tuple) and len(got) == 2 and got[0] == b"ping",
+               "socket(type=SOCK_DGRAM) sent b'ping' to a UDP echo peer and recvfrom gave %r" % (got,))
+
+
 @case("uc386:quirks.tcp-nodelay")
 def test_uc386_tcp_nodelay_is_lwips_tf_nodelay(side):
     """"TCP_NODELAY constant in upstream MicroPython matches lwIP's internal TF_NODELAY = 0x40, not
@@ -55,11 +90,12 @@ def test_uc386_sockaddr_is_an_ip_port_tuple(side):
     side.check(addr == want, "getaddrinfo(%r, %d)[0][-1] is %r, not the tuple %r" % (side.host, peer.port, addr, want))
 
 
-@case("uc386:accept.blocks", slow=0.2)
+@case("uc386:accept.blocks", "uc386:timeouts.none-default", slow=0.2)
 def test_uc386_accept_blocks_until_a_client_connects(side):
     """"accept() blocks until a client connects.": called before any client, on a socket left in its
-    default mode, it returns the connection the host makes 0.2 s later (a non-blocking accept would
-    raise at once)."""
+    default mode, it returns the connection the host makes 0.2 s later. That mode is the one
+    "settimeout(None) (the default) is blocking forever." names: an accept that raised instead
+    (at once, or after a timeout of its own) fails that sentence."""
     port = side.free_port()
     k = side.const("SOL_SOCKET", "SO_REUSEADDR")
     r = side.call([("socket", []), ("setsockopt", [Ref(0), k["SOL_SOCKET"], k["SO_REUSEADDR"], 1]),
@@ -67,6 +103,9 @@ def test_uc386_accept_blocks_until_a_client_connects(side):
     side.ok(r[-1], "listening")
     side.late_dial(port, 0.2)
     x = side.call([("accept", [Handle(0)])], timeout=10)[0]
+    side.check(not isinstance(x, Raised), "accept() on a listener left in its default mode raised %r before or "
+               "instead of the client that connected 0.2 s later: the default is not blocking" % (x,),
+               "uc386:timeouts.none-default")
     side.check(isinstance(x, Ok) and isinstance(x.value, tuple) and len(x.value) == 2
                and isinstance(x.value[0], Handle),
                "accept() before any client connected gave %r, not the (conn, addr) of the client that "
@@ -91,19 +130,26 @@ def test_uc386_bind_to_port_0_takes_a_free_port(side):
 
 @case("uc386:methods.recv_into")
 def test_uc386_recv_into_reads_into_the_buffer(side):
-    """".recv_into(buf, n=-1) | read into pre-allocated buffer |": with n, at most n bytes; without,
-    up to the buffer's length; the bytes read are the stream's, in order, and the rest of the
-    buffer is left alone."""
+    """".recv_into(buf, n=-1) | read into pre-allocated buffer |": with n, at most n bytes; without
+    n, and with its default -1 given, up to the buffer's length (10 bytes on their way, a 4-byte
+    buffer takes 1 to 4); the bytes read are the stream's, in order, and the rest of each buffer is
+    left alone. The last read, into 16 bytes, takes what is left (0 once the peer's FIN is read)."""
     data = b"0123456789"
     peer = side.source(data)
-    r = side.connected(peer, extra=[("settimeout", [Ref(1), 5.0]), ("recv_into", [Ref(1), 16, 4]),
-                                ("recv_into", [Ref(1), 16])], mode="C")
-    (n1, b1), (n2, b2) = side.ok(r[4], "recv_into(buf, 4)"), side.ok(r[5], "recv_into(buf)")
-    side.check(isinstance(n1, int) and 0 < n1 <= 4, "recv_into(buf, 4) returned %r" % (n1,))
-    side.check(isinstance(n2, int) and 0 <= n2 <= 16, "recv_into(buf) into 16 bytes returned %r" % (n2,))
-    side.check(bytes(b1[:n1]) + bytes(b2[:n2]) == data[:n1 + n2],
-               "the buffers hold %r and %r for counts %d and %d; the peer sent %r" % (b1, b2, n1, n2, data))
-    side.check(not any(b1[n1:]) and not any(b2[n2:]), "recv_into wrote past the count it returned: %r, %r" % (b1, b2))
+    reads = [("recv_into(buf, 4)", [16, 4], 4), ("recv_into(buf)", [4], 4), ("recv_into(buf, -1)", [4, -1], 4),
+             ("recv_into(buf) into 16 bytes", [16], 16)]
+    r = side.connected(peer, extra=[("settimeout", [Ref(1), 5.0])] + [("recv_into", [Ref(1)] + a) for _, a, _ in reads],
+                       mode="C")
+    got = b""
+    for k, (x, (how, _, most)) in enumerate(zip(r[4:], reads)):
+        n, buf = side.ok(x, how)
+        least = 0 if k == len(reads) - 1 else 1     # 10 bytes outlast the first three reads' 12
+        side.check(isinstance(n, int) and least <= n <= most, "%s returned %r" % (how, n))
+        side.check(bytes(buf[:n]) == data[len(got):len(got) + n],
+                   "%s stored %r after %r of the stream; the peer sent %r" % (how, bytes(buf[:n]), got, data))
+        side.check(not any(buf[n:]), "%s wrote past the count %d it returned: %r" % (how, n, bytes(buf)))
+        got += bytes(buf[:n])
+        side.detail(how, n)
 
 
 @case("uc386:methods.fileno")
