@@ -80,6 +80,27 @@ def test_uc386_tcp_nodelay_is_lwips_tf_nodelay(side):
     side.check(v == 0x40, "socket.TCP_NODELAY is %r; the document says this port's is lwIP's TF_NODELAY, 0x40" % (v,))
 
 
+@case("uc386:quirks.nodelay-set")
+def test_uc386_tcp_nodelay_is_set_with_0x40(side):
+    """"If you need to set it, use0x40.": setsockopt(IPPROTO_TCP, 0x40, 1) on a connected TCP
+    socket returns, and the connection still carries data both ways. The level is not in uc386's
+    list; IPPROTO_TCP is the canonical level for a TCP option ("the only real use of these
+    constants is as an argument to setsockopt()"), so a module without it makes the case
+    UNSUPPORTED. What the option changes (Nagle's algorithm: when small segments leave) is not
+    observable through the host peers."""
+    level = side.require_const("IPPROTO_TCP")
+    peer = side.echo()
+    r = side.connected(peer, extra=[("setsockopt", [Ref(1), level, 0x40, 1]), ("settimeout", [Ref(1), 5.0]),
+                                    ("sendall", [Ref(1), b"nodelay"]), ("recv", [Ref(1), 16])], mode="C",
+                       timeout=10)
+    side.ok(r[3], "setsockopt(IPPROTO_TCP, 0x40, 1)")
+    side.detail("setsockopt returned", r[3].value)
+    got = side.ok(r[6], "recv after setting TCP_NODELAY")
+    side.check(peer.wait_received(7) == b"nodelay" and got and b"nodelay".startswith(got),
+               "with TCP_NODELAY set, the peer received %r and recv gave %r back; sendall sent b'nodelay'"
+               % (bytes(peer.received), got))
+
+
 @case("uc386:gai.sockaddr-tuple")
 def test_uc386_sockaddr_is_an_ip_port_tuple(side):
     """"addr = addr_info[0][-1] # ('93.184.216.34', 80)": the sockaddr is the (ipv4, port) tuple."""
