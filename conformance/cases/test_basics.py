@@ -46,7 +46,7 @@ def test_recv_returns_at_most_bufsize(side):
     r = side.connected(peer, extra=[("settimeout", [Ref(1), 2.0]), ("sendall", [Ref(1), b"0123456789"]),
                                     ("recv", [Ref(1), 3])])
     got = side.ok(r[-1])
-    side.check(isinstance(got, bytes), "recv returned %r, not bytes" % (got,), "mp:recv.bytes")
+    side.check(isinstance(got, bytes), "recv returned %r, not bytes" % (got,), "mp:recv.bytes", type(got).__name__)
     side.check(0 < len(got) <= 3 and b"0123456789".startswith(got), "recv(3) returned %r" % (got,))
 
 

@@ -119,7 +119,7 @@ def _got(side, op, result, size, clause):
     For readinto: the count is an int in 0..size and no byte past it was touched."""
     v = side.ok(result, op, clause)
     if op != "readinto":
-        side.check(isinstance(v, bytes), "%s returned %s, not bytes" % (op, _short(v)), clause)
+        side.check(isinstance(v, bytes), "%s returned %s, not bytes" % (op, _short(v)), clause, type(v).__name__)
         side.need(isinstance(v, (bytes, bytearray)), "%s returned %s, no bytes at all" % (op, _short(v)), clause)
         return bytes(v)
     side.need(isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], int) and 0 <= v[0] <= size

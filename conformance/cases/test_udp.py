@@ -1,8 +1,8 @@
 """UDP: sendto and recvfrom against host peers (micropython-usocket.txt), a datagram larger than
 bufsize, datagrams to a port the target bound, recv on a UDP socket, and non-blocking recv.
 Waiting for a datagram is poll's ("A more portable and generic solution is to use uselect.poll
-object"), so only the non-blocking case needs settimeout; a datagram that does not come in time
-is resent (UDP may lose one) a bounded number of times."""
+object"), or, on a port without poll, a timeout's (settimeout); a datagram that does not come in
+time is resent (UDP may lose one) a bounded number of times."""
 import socket
 
 from sockconf import peers as sc_peers
@@ -36,18 +36,26 @@ def _free_udp_port(side):
     return port
 
 
-def _ready(side):
-    """Whether a datagram is there for Handle(0) within WAIT ms (poll for POLLIN)."""
+def _wait(side, op, size):
+    """op (recv or recvfrom) on Handle(0) once a datagram is there: its value, or None when none
+    came within WAIT ms. poll waits where the module has it; else a timeout of WAIT ms does (then
+    the socket keeps it); a port with neither is UNSUPPORTED here."""
+    pollin = side.const("POLLIN")
+    if pollin is None and "settimeout" in side.caps:
+        r = side.call([("settimeout", [Handle(0), WAIT / 1000]), (op, [Handle(0), size])], timeout=10)
+        side.ok(r[0], "settimeout(%s)" % (WAIT / 1000))
+        return r[1].value if not isinstance(r[1], Raised) else None
     pollin = side.require_const("POLLIN")
     got = side.ok(side.call([("poll", [[(Handle(0), pollin)], WAIT])], timeout=10)[0], "poll")
-    return bool(got)
+    return side.ok(side.call([(op, [Handle(0), size])])[0], op) if got else None
 
 
 def _next(side, op, size):
-    """op (recv or recvfrom) on Handle(0) once poll says a datagram is there; its value."""
-    side.need(_ready(side), "no datagram came within %d ms for %s" % (WAIT, op),
-               "mp:recvfrom" if op == "recvfrom" else "mp:recv.bytes")
-    return side.ok(side.call([(op, [Handle(0), size])])[0], op)
+    """op (recv or recvfrom) on Handle(0), once a datagram is there; its value."""
+    v = _wait(side, op, size)
+    side.need(v is not None, "no datagram came within %d ms for %s" % (WAIT, op),
+              "mp:recvfrom" if op == "recvfrom" else "mp:recv.bytes")
+    return v
 
 
 def _check_sender(side, addr, port, what):
@@ -73,9 +81,10 @@ def _exchange(side, echo):
         data = b"sockconf-udp-%d" % k
         sent.append(data)
         n = side.ok(side.call([("sendto", [Handle(0), data, addr])])[0], "sendto", "mp:sendto")
-        if _ready(side):
+        pair = _wait(side, "recvfrom", 100)
+        if pair is not None:
             side.detail("datagrams lost before the first echo", k)
-            return n, side.ok(side.call([("recvfrom", [Handle(0), 100])])[0], "recvfrom"), sent, addr
+            return n, pair, sent, addr
     side.check(False, "no echo came back for %d datagrams sent to the echo peer (it got %d)"
                % (TRIES, len(echo.got)), "mp:sendto")
 
@@ -92,7 +101,7 @@ def test_sendto_reaches_the_peer_and_recvfrom_gives_data_and_sender(side):
     side.need(isinstance(pair, tuple) and len(pair) == 2, "recvfrom gave %r, not a pair (bytes, address)"
               % (pair,), "mp:recvfrom")
     data, addr = pair
-    side.check(isinstance(data, bytes), "recvfrom's data is %r, not bytes" % (data,), "mp:recvfrom")
+    side.check(isinstance(data, bytes), "recvfrom's data is %r, not bytes" % (data,), "mp:recvfrom", type(data).__name__)
     side.check(data in sent, "recvfrom gave %r; the echo peer sends back %r" % (data, sent), "mp:recvfrom")
     _check_sender(side, addr, echo.port, "the echo peer")
     side.detail("address type", type(addr).__name__)    # native and opaque (the docs): not compared
@@ -135,12 +144,15 @@ def test_datagrams_to_a_bound_port_come_with_the_senders_address(side):
     for x in r:
         side.ok(x, "binding a UDP socket", "mp:bind")
     for op, data in (("recvfrom", b"to a bound port"), ("recv", b"and another")):
+        value = None
         for k in range(TRIES):            # bounded; a lost datagram is resent
             sender.send(data, side.listen_host, port)
-            if _ready(side):
+            value = _wait(side, op, 100)
+            if value is not None:
                 break
             side.detail("datagrams lost (%s)" % op, k + 1)
-        value = _next(side, op, 100)
+        side.need(value is not None, "no datagram came within %d ms for %s, %d sent" % (WAIT, op, TRIES),
+                  "mp:recvfrom" if op == "recvfrom" else "mp:recv.bytes")
         if op == "recvfrom":
             side.need(isinstance(value, tuple) and len(value) == 2, "recvfrom gave %r, not a pair" % (value,),
                       "mp:recvfrom")

@@ -18,6 +18,24 @@ except that the answers are changed by RULE:
   1000 on its way to the agent);
 - flaky-eof: eof-once, but only on every other socket that meets EOF (a target whose status
   changes from run to run).
+
+Rules that each break one canonical rule, for showing that a profile's documented deviation in
+the same case never hides it (conformance/selftest/test_deviations.py):
+
+- timeout-early: every settimeout value is a tenth of what was asked (an expiry comes early);
+- timeout-late: every settimeout value is five times what was asked (an expiry comes late);
+- timeout-valueerror: an expired timeout raises ValueError, a class no document names for it;
+- timeout-returns: a recv, read or readline whose timeout expired returns b'' instead of raising;
+- nonblocking-waits: settimeout(0) and setblocking(False) wait 0.3 s (settimeout(0.3)) instead;
+- gai-positive: a getaddrinfo error's negative number in args[0] turns positive;
+- gai-text: a getaddrinfo error carries text in args[0] ('[addrinfo error -2]'), no number;
+- gai-four-tuples: getaddrinfo's items lose canonname (4-tuples);
+- write-overcounts: a write that took fewer bytes than given reports all of them;
+- short-read: read(n) returns half of what it read (the rest is lost);
+- recv-none-at-eof: recv returns None where it returned b'' (at EOF);
+- recv-overflow: recv(n) returns n+1 bytes, one more than bufsize;
+- udp-merge: recvfrom's data gets a byte the sender never sent;
+- udp-wrong-sender: recvfrom's (ip, port) address names the next port, not the sender's.
 """
 import os
 import subprocess
@@ -27,18 +45,63 @@ import threading
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from sockconf import wire  # noqa: E402
 
-RULES = ("eof-once", "timeout-eagain", "no-dns", "exit-on-recv", "hang-nonblocking", "wedge-on-recv", "ms-timeouts", "flaky-eof")
+RULES = ("eof-once", "timeout-eagain", "no-dns", "exit-on-recv", "hang-nonblocking", "wedge-on-recv", "ms-timeouts",
+         "flaky-eof", "timeout-early", "timeout-late", "timeout-valueerror", "timeout-returns", "nonblocking-waits",
+         "gai-positive", "gai-text", "gai-four-tuples", "write-overcounts", "short-read", "recv-none-at-eof",
+         "recv-overflow", "udp-merge", "udp-wrong-sender")
 BLOCKING = {("settimeout", 0): None, ("settimeout", 0.0): None, ("setblocking", False): True}
+SCALE = {"ms-timeouts": 0.001, "timeout-early": 0.1, "timeout-late": 5.0}   # settimeout value multipliers
+TIMEOUT_CLASSES = ("timeout", "TimeoutError")
 
 
 def _changed(rule, name, args):
-    """The op's arguments under rule (a new list), or None when the rule leaves the op alone."""
+    """The op (name, arguments) under rule, or None when the rule leaves the op alone."""
     if len(args) != 2 or not isinstance(args[1], (bool, int, float)):
         return None
     if rule == "hang-nonblocking" and (name, args[1]) in BLOCKING:
-        return [args[0], BLOCKING[name, args[1]]]
-    if rule == "ms-timeouts" and name == "settimeout" and not isinstance(args[1], bool):
-        return [args[0], args[1] / 1000.0]
+        return name, [args[0], BLOCKING[name, args[1]]]
+    if rule == "nonblocking-waits" and (name, args[1]) in BLOCKING:
+        return "settimeout", [args[0], 0.3]
+    if rule in SCALE and name == "settimeout" and not isinstance(args[1], bool) and args[1] > 0:
+        return name, [args[0], args[1] * SCALE[rule]]
+    return None
+
+
+def _expired(r):
+    """Whether a result is an expired timeout: ETIMEDOUT, or a timeout class."""
+    return isinstance(r, wire.Raised) and (r.errno == "ETIMEDOUT" or r.cls in TIMEOUT_CLASSES)
+
+
+def _broken(rule, r, name, args):
+    """The result r of op (name, args) under a rule that breaks one answer, or None to keep it."""
+    ok = isinstance(r, wire.Ok)
+    if rule == "timeout-valueerror" and _expired(r):
+        return wire.Raised("ValueError", None, r.args)
+    if rule == "timeout-returns" and name in ("recv", "read", "readline") and _expired(r):
+        return wire.Ok(b"")
+    if name == "getaddrinfo" and isinstance(r, wire.Raised) and r.args and isinstance(r.args[0], int) \
+            and r.args[0] < 0 and rule in ("gai-positive", "gai-text"):
+        n = r.args[0]
+        return wire.Raised(r.cls, None, ((-n,) if rule == "gai-positive" else ("[addrinfo error %d]" % n,)) + r.args[1:])
+    if rule == "gai-four-tuples" and name == "getaddrinfo" and ok and isinstance(r.value, list):
+        return wire.Ok([tuple(i[:3]) + tuple(i[4:]) if isinstance(i, tuple) else i for i in r.value])
+    if rule == "write-overcounts" and name == "write" and ok and isinstance(r.value, int) and len(args) > 1 \
+            and isinstance(args[1], (bytes, bytearray)) and 0 < r.value < len(args[1]):
+        return wire.Ok(len(args[1]))
+    if rule == "short-read" and name == "read" and ok and isinstance(r.value, bytes) and len(r.value) > 1:
+        return wire.Ok(r.value[:len(r.value) // 2])
+    if rule == "recv-none-at-eof" and name == "recv" and ok and r.value == b"":
+        return wire.Ok(None)
+    if rule == "recv-overflow" and name == "recv" and ok and isinstance(r.value, (bytes, bytearray)) and r.value \
+            and len(args) > 1 and isinstance(args[1], int) and len(r.value) == args[1]:
+        return wire.Ok(r.value + b"X")
+    if rule in ("udp-merge", "udp-wrong-sender") and name == "recvfrom" and ok and isinstance(r.value, tuple) \
+            and len(r.value) == 2:
+        data, addr = r.value
+        if rule == "udp-merge":
+            return wire.Ok((data + b"!", addr))
+        if isinstance(addr, tuple) and len(addr) >= 2 and isinstance(addr[1], int):
+            return wire.Ok((data, (addr[0], addr[1] % 65535 + 1) + tuple(addr[2:])))
     return None
 
 
@@ -68,11 +131,10 @@ def main():
                 if rule == "wedge-on-recv" and any(name == "recv" for name, _ in req.ops):
                     wedged.append(req.seq)
                     continue
-                if rule in ("hang-nonblocking", "ms-timeouts"):
-                    changed = [_changed(rule, n, a) for n, a in req.ops]
-                    if any(changed):
-                        ops = [(n, c or list(a)) for (n, a), c in zip(req.ops, changed)]
-                        raw = (wire.encode_request(req.seq, ops, req.mode, check=False) + "\n").encode("ascii")
+                changed = [_changed(rule, n, a) for n, a in req.ops]
+                if any(changed):
+                    ops = [c or (n, list(a)) for (n, a), c in zip(req.ops, changed)]
+                    raw = (wire.encode_request(req.seq, ops, req.mode, check=False) + "\n").encode("ascii")
             except (wire.WireError, UnicodeDecodeError):
                 pass
             child.stdin.write(raw)
@@ -103,6 +165,9 @@ def main():
                     at_eof.add(h)
                 if name in ("reset", "close"):
                     at_eof.clear()
+                other = _broken(rule, r, name, args)
+                if other is not None:
+                    results[k], changed = other, True
                 if rule == "no-dns" and name == "hello" and isinstance(r, wire.Ok):
                     results[k] = wire.Ok([(key, [c for c in v if c != "suite-dns"] if key == "caps" else v)
                                           for key, v in r.value])
