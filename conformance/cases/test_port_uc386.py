@@ -6,8 +6,9 @@ test_streams.py, which cites uc386's clauses for them.
 Sockets are made as the document's examples make them: getaddrinfo(host, port) with two
 arguments, socket() for TCP, tuple addresses for bind and sendto, settimeout in seconds."""
 
+from sockconf import wire
 from sockconf.case import case
-from sockconf.wire import Handle, Kw, Ok, Raised, Ref
+from sockconf.wire import Handle, Ok, Raised, Ref
 
 
 @case("uc386:const.af")
@@ -48,8 +49,8 @@ def test_uc386_socket_defaults_and_keywords(side):
     c = side.const("AF_INET", "SOCK_STREAM", "SOCK_DGRAM")
     ways = [("socket()", []),
             ("socket(family=AF_INET, type=SOCK_STREAM, proto=0)",
-             [Kw("family", c["AF_INET"]), Kw("type", c["SOCK_STREAM"]), Kw("proto", 0)]),
-            ("socket(family=AF_INET)", [Kw("family", c["AF_INET"])]), ("socket(proto=0)", [Kw("proto", 0)]),
+             [wire.Kw("family", c["AF_INET"]), wire.Kw("type", c["SOCK_STREAM"]), wire.Kw("proto", 0)]),
+            ("socket(family=AF_INET)", [wire.Kw("family", c["AF_INET"])]), ("socket(proto=0)", [wire.Kw("proto", 0)]),
             ("socket(AF_INET, SOCK_STREAM, 0)", [c["AF_INET"], c["SOCK_STREAM"], 0])]
     for k, (what, args) in enumerate(ways):
         peer, tag = side.echo(), b"default-%d" % k
@@ -60,7 +61,7 @@ def test_uc386_socket_defaults_and_keywords(side):
         got = peer.wait_received(len(tag))
         side.check(got == tag, "the TCP peer received %r from %s, which sent %r" % (got, what, tag))
     echo = side.udp_echo()
-    r = side.call([side.address("0.0.0.0", 0, "SOCK_DGRAM"), ("socket", [Kw("type", c["SOCK_DGRAM"])]),
+    r = side.call([side.address("0.0.0.0", 0, "SOCK_DGRAM"), ("socket", [wire.Kw("type", c["SOCK_DGRAM"])]),
                    ("bind", [Ref(1), side.at(0)]), side.address(side.host, echo, "SOCK_DGRAM"),
                    ("sendto", [Ref(1), b"ping", side.at(3)]), ("settimeout", [Ref(1), 5.0]),
                    ("recvfrom", [Ref(1), 64])], timeout=10)

@@ -20,7 +20,7 @@ import pytest
 from sockconf import peers as sc_peers
 from sockconf import wire
 from sockconf.case import Native, Unsupported, case
-from sockconf.wire import Handle, Kw, Ok, Raised, Ref
+from sockconf.wire import Handle, Ok, Raised, Ref
 
 # socket.timeout, by the names its class can have: `timeout`, or an alias of TimeoutError
 TIMEOUT_CLASSES = ("timeout", "TimeoutError")
@@ -657,11 +657,12 @@ def test_zerynth_socket_defaults_make_a_tcp_socket(side):
     named where the module has IPPROTO_TCP (the constants list does not name it)."""
     c = side.const("AF_INET", "SOCK_STREAM", "IPPROTO_TCP")
     side.detail("IPPROTO_TCP", c["IPPROTO_TCP"])
-    named = [Kw("family", c["AF_INET"]), Kw("type", c["SOCK_STREAM"])] + (
-        [Kw("proto", c["IPPROTO_TCP"])] if c["IPPROTO_TCP"] is not None else []) + [Kw("fileno", None)]
+    named = [wire.Kw("family", c["AF_INET"]), wire.Kw("type", c["SOCK_STREAM"])] + (
+        [wire.Kw("proto", c["IPPROTO_TCP"])] if c["IPPROTO_TCP"] is not None else []) + [wire.Kw("fileno", None)]
     ways = [("socket()", []), ("socket(%s)" % ", ".join(map(repr, named)), named),
-            ("socket(type=SOCK_STREAM)", [Kw("type", c["SOCK_STREAM"])]),
-            ("socket(family=AF_INET)", [Kw("family", c["AF_INET"])]), ("socket(fileno=None)", [Kw("fileno", None)])]
+            ("socket(type=SOCK_STREAM)", [wire.Kw("type", c["SOCK_STREAM"])]),
+            ("socket(family=AF_INET)", [wire.Kw("family", c["AF_INET"])]),
+            ("socket(fileno=None)", [wire.Kw("fileno", None)])]
     for k, (what, args) in enumerate(ways):
         peer, tag = side.echo(), b"default-%d" % k
         r = side.call([side.address(side.host, peer), ("socket", args), ("connect", [Ref(1), side.at(0)]),
@@ -744,8 +745,8 @@ def test_zerynth_stream_calls_without_flags_are_flags_zero(side):
     the stream (a default that peeked would give the same bytes twice)."""
     peer = side.echo()
     r = side.connected(peer, extra=[("settimeout", [Ref(1), GUARD]), ("send", [Ref(1), b"ab"]),
-                                    ("send", [Ref(1), b"cd", Kw("flags", 0)]), ("sendall", [Ref(1), b"ef"]),
-                                    ("sendall", [Ref(1), b"gh", Kw("flags", 0)])], mode="C", timeout=15)
+                                    ("send", [Ref(1), b"cd", wire.Kw("flags", 0)]), ("sendall", [Ref(1), b"ef"]),
+                                    ("sendall", [Ref(1), b"gh", wire.Kw("flags", 0)])], mode="C", timeout=15)
     counts = []
     for x, how in ((r[4], "send(b'ab')"), (r[5], "send(b'cd', flags=0)")):
         n = side.ok(x, how, "zerynth:send.flags")
@@ -758,9 +759,9 @@ def test_zerynth_stream_calls_without_flags_are_flags_zero(side):
                "without flags=0, sent %r" % (bytes(peer.received), sent), "zerynth:send.flags")
     h, got = r[1].value, b""
     reads = [("recv", [h, 2], "recv(2)", "zerynth:recv.flags"),
-             ("recv", [h, 2, Kw("flags", 0)], "recv(2, flags=0)", "zerynth:recv.flags"),
+             ("recv", [h, 2, wire.Kw("flags", 0)], "recv(2, flags=0)", "zerynth:recv.flags"),
              ("recv_into", [h, 2], "recv_into(buf)", "zerynth:recv_into.defaults"),
-             ("recv_into", [h, 2, 2, Kw("flags", 0)], "recv_into(buf, 2, flags=0)", "zerynth:recv_into.defaults")]
+             ("recv_into", [h, 2, 2, wire.Kw("flags", 0)], "recv_into(buf, 2, flags=0)", "zerynth:recv_into.defaults")]
     r = side.call([(op, args) for op, args, _, _ in reads], mode="C", timeout=30)
     for x, (op, _, how, clause) in zip(r, reads):
         v = side.ok(x, how, clause)
@@ -779,9 +780,9 @@ def test_zerynth_datagram_calls_without_flags_are_flags_zero(side):
     echo = side.udp_echo()
     dest = (side.host, echo.port)
     ops = [("sendto", [Ref(0), b"one", dest]), ("recvfrom", [Ref(0), 16]),
-           ("sendto", [Ref(0), b"two", dest, Kw("flags", 0)]), ("recvfrom", [Ref(0), 16, Kw("flags", 0)]),
+           ("sendto", [Ref(0), b"two", dest, wire.Kw("flags", 0)]), ("recvfrom", [Ref(0), 16, wire.Kw("flags", 0)]),
            ("sendto", [Ref(0), b"three", dest]), ("recvfrom_into", [Ref(0), 16]),
-           ("sendto", [Ref(0), b"four", dest]), ("recvfrom_into", [Ref(0), 16, -1, Kw("flags", 0)])]
+           ("sendto", [Ref(0), b"four", dest]), ("recvfrom_into", [Ref(0), 16, -1, wire.Kw("flags", 0)])]
     r = side.call(_udp(side, extra=[("settimeout", [Ref(0), GUARD])] + ops), mode="C", timeout=30)
     _udp_ready(side, r)
     shown = ["sendto(b'one', address)", "recvfrom(16)", "sendto(b'two', address, flags=0)", "recvfrom(16, flags=0)",
