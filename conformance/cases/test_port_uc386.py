@@ -1,7 +1,9 @@
 """uc386-socket.txt: what uc386's document says beyond the canonical one (IPv4 only, its constants
-and TCP_NODELAY's value, tuple sockaddrs, blocking by default, recv_into, fileno). These run only
-with a profile that names uc386-socket.txt; ETIMEDOUT on expiry and b'' on FIN are checked by
-test_streams.py, which cites uc386's clauses for them.
+and TCP_NODELAY's value and use, tuple sockaddrs, blocking by default, recv_into, fileno, the
+constructor's keyword signature). These run only with a profile that names uc386-socket.txt;
+ETIMEDOUT on expiry and b'' on FIN are checked by test_streams.py, which cites uc386's clauses for
+them, and the rows of the method table that restate canonical sentences have no case here: their
+inventory entries say same_as, and the canonical cases run under --profile=uc386.
 
 Sockets are made as the document's examples make them: getaddrinfo(host, port) with two
 arguments, socket() for TCP, tuple addresses for bind and sendto, settimeout in seconds."""

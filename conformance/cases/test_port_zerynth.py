@@ -1,8 +1,13 @@
 """zerynth-socket.txt: what Zerynth's document says beyond, or unlike, the canonical one: its
 address forms and constants, ip_to_tuple, IOError, connected UDP sockets, recv and recvfrom
 returning bytearrays and waiting for bufsize bytes, recv_into and recvfrom_into, what sendall and
-sendto return, settimeout in milliseconds with a timeout exception, bind(port), accept blocking.
-These run only with a profile that names zerynth-socket.txt; each checks Zerynth's own sentence.
+sendto return, sendall going on until all is sent, sendto's address, a TCP socket used only once
+connected, settimeout in milliseconds with a timeout exception, bind(port) and (ip, port), accept
+blocking, and the signatures' defaults (socket(), listen(), recv_into's bufsize, every flags=0,
+given as keyword arguments where the signature names them). These run only with a profile that
+names zerynth-socket.txt; each checks Zerynth's own sentence. Zerynth's sentences that restate a
+canonical one (send, close, listen, accept's pair, ...) have no case here: their inventory entries
+say same_as, and the canonical cases run under --profile=zerynth through Zerynth's forms.
 
 Sockets are made as the document makes them: socket() for TCP and socket(AF_INET, SOCK_DGRAM)
 for UDP, tuple addresses (the document has no getaddrinfo), UDP sockets bound before use
