@@ -391,11 +391,11 @@ def oracle(oracle_keeper):
     return oracle_keeper.client
 
 
-def _measured(request, k, bind):
+def _measured(request, k, bind, rules):
     """A keeper's link figures (sockconf/link.py), measured once; zeros for a target given up."""
     if k.link is None:
         k.link = dict(sc_link.DEFAULT, notes=[k.gone]) if k.gone else \
-            sc_link.measure(k.client, bind, sc_recovery.TROUBLE)
+            sc_link.measure(k.client, bind, rules, sc_recovery.TROUBLE)
         request.config.stash[LINKS][k.name] = k.link
     return k.link
 
@@ -403,12 +403,13 @@ def _measured(request, k, bind):
 @pytest.fixture(scope="session")
 def link(request, keeper, peer_bind):
     """The target link's round trip, per-byte cost and timer tick, measured once at session start."""
-    return _measured(request, keeper, peer_bind)
+    return _measured(request, keeper, peer_bind, request.config.stash[SETUP]["rules"])
 
 
 @pytest.fixture(scope="session")
 def oracle_link(request, oracle_keeper, keeper, link):
-    return link if oracle_keeper is keeper else _measured(request, oracle_keeper, sc_peers.LOOPBACK)
+    return link if oracle_keeper is keeper else _measured(request, oracle_keeper, sc_peers.LOOPBACK,
+                                                          request.config.stash[SETUP]["oracle_rules"])
 
 
 @pytest.fixture(scope="session")

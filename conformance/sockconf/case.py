@@ -130,7 +130,7 @@ class Native(int):
     documents (timeout_unit: Zerynth's settimeout takes milliseconds)."""
 
 
-def _in_unit(ops, per_second):
+def in_unit(ops, per_second):
     """ops with each settimeout value (seconds) in the target's unit (per_second units a second)."""
     out = []
     for name, args in ops:
@@ -177,7 +177,7 @@ class Side:
         returned is checked against what the canonical document says of it (RETURNS);
         nonblocking: the sockets are non-blocking, so None from a read, readinto or write is
         reported, not failed (LESS)."""
-        ops = _in_unit(ops, self.per_second)
+        ops = in_unit(ops, self.per_second)
         self.transcript.append("> " + " ; ".join("%s %s" % (n, ", ".join(map(_show, a))) for n, a in ops))
         try:
             results = self.client.call(ops, mode=mode, timeout=timeout).results
@@ -240,9 +240,8 @@ class Side:
         kind), getaddrinfo(host, port), or a tuple (ANY: the port alone, bind(port)) handed
         back by echo. at(k) refers to the address op k made; `port` may be a peer."""
         port = getattr(port, "port", port)
-        if self.rules.addresses == "tuple":
-            return ("echo", [port if host == ANY else (host, port)])
-        return self.gai(host, port, kind)
+        kind = None if self.rules.addresses == "tuple" else self.const(kind)
+        return self.rules.address(host, port, kind, ANY)
 
     def gai(self, host, port, kind="SOCK_STREAM"):
         """A getaddrinfo op for host:port (and kind, a SOCK_* name), in the form the profile's port
@@ -254,7 +253,7 @@ class Side:
 
     def at(self, k):
         """A reference to the address op k (an address() op) made."""
-        return wire.Ref(k, 0) if self.rules.addresses == "tuple" else wire.Ref(k, 0, -1)
+        return self.rules.at(k)
 
     def addr_of(self, value):
         """The address in the value an address() op returned."""

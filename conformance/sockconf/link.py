@@ -14,6 +14,7 @@ import time
 
 from . import peers as sc_peers
 from . import wire
+from .case import in_unit
 
 DEFAULT = {"rtt": 0.0, "per_byte": 0.0, "tick": 0.0}
 SAMPLES = (0.01, 0.02, 0.03, 0.04, 0.05, 0.06, 0.07, 0.08)
@@ -31,9 +32,10 @@ def rtt(client):
     return sorted(_timed(client, [("echo", [])])[1] for _ in range(9))[4]
 
 
-def measure(client, peer_bind, trouble=()):
+def measure(client, peer_bind, rules, trouble=()):
     """The target's rtt, per_byte and tick (seconds), and `notes`: why a part could not be measured
-    (then it is 0). `trouble`: exceptions that mean the link failed (the measurement then stops)."""
+    (then it is 0). rules: the target's profile (sockconf/profiles.py: its address form and
+    settimeout unit). `trouble`: exceptions that mean the link failed (the measurement then stops)."""
     out, notes = dict(DEFAULT), []
     try:
         out["rtt"] = rtt(client)
@@ -41,7 +43,7 @@ def measure(client, peer_bind, trouble=()):
         big = sorted(_timed(client, [("echo", [b"\x55" * 2000])])[1] for _ in range(3))[1]
         wire_bytes = (client.bytes_out + client.bytes_in - before) / 3.0
         out["per_byte"] = max(0.0, (big - out["rtt"]) / wire_bytes)
-        out["tick"], why = _tick(client, peer_bind, out["rtt"])
+        out["tick"], why = _tick(client, peer_bind, rules, out["rtt"])
         if why:
             notes.append(why)
     except trouble as e:
@@ -55,18 +57,18 @@ def measure(client, peer_bind, trouble=()):
     return out
 
 
-def _tick(client, peer_bind, link_rtt):
+def _tick(client, peer_bind, rules, link_rtt):
     with sc_peers.SilentAcceptor(peer_bind) as peer:
         stream = client.const("SOCK_STREAM")["SOCK_STREAM"]
         host = client.info.get("host", sc_peers.LOOPBACK)
-        r = client.call([("getaddrinfo", [host, peer.port, 0, stream]), ("socket", []),
-                         ("connect", [wire.Ref(1), wire.Ref(0, 0, -1)])]).results
+        r = client.call([rules.address(host, peer.port, stream), ("socket", []),
+                         ("connect", [wire.Ref(1), rules.at(0)])]).results
         if len(r) < 3 or not all(isinstance(x, wire.Ok) for x in r):
             return 0.0, "could not connect to a silent peer to time the timer: %r" % (r[-1],)
         sock = r[1].value
         errors = []
         for t in SAMPLES:
-            res, took = _timed(client, [("settimeout", [sock, t]), ("recv", [sock, 1])])
+            res, took = _timed(client, in_unit([("settimeout", [sock, t]), ("recv", [sock, 1])], rules.per_second))
             if len(res) == 2 and isinstance(res[1], wire.Raised):
                 errors.append(abs(took - link_rtt - t))
         if not errors:

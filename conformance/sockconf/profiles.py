@@ -28,6 +28,8 @@ A target file names a target so that a CI matrix can name files:
 import json
 import pathlib
 
+from . import wire
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 TARGETS = ROOT / "targets"
 PROFILES = TARGETS / "profiles"
@@ -119,6 +121,18 @@ class Rules:
         self.lacks = set(profile["lacks"])
         self.per_second = profile["per_second"]
         self.addresses = profile["addresses"]["form"]
+
+    def address(self, host, port, kind, any_host="0.0.0.0"):
+        """An op whose result holds the address of host:port (any_host: any local address, to
+        bind) in the port's documented form (FORMS); kind: the target's SOCK_* number. at(k)
+        refers to the address op k made."""
+        if self.addresses == "tuple":
+            return ("echo", [port if host == any_host else (host, port)])
+        return ("getaddrinfo", [host, port] + ([] if self.addresses == "getaddrinfo(host, port)" else [0, kind]))
+
+    def at(self, k):
+        """A reference to the address op k (an address() op) made."""
+        return wire.Ref(k, 0) if self.addresses == "tuple" else wire.Ref(k, 0, -1)
 
     def deviation(self, cid):
         """The profile's documented deviation on clause cid (with its quote), or None."""
