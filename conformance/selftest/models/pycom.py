@@ -82,6 +82,7 @@ class socket(mpbase.socket):
     def makefile(self, mode="rb"):
         # "The socket must be in blocking mode; it can have a timeout, but the file object's internal
         # buffer may end up in a inconsistent state if a timeout occurs."
+        self._check_open()
         if self._timeout == 0:
             raise OSError(uerrno.EINVAL)
         return super().makefile(mode)
