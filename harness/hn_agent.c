@@ -4,6 +4,7 @@
 #define HN_TRAILER 10   // " xxxxxxxx\n"
 #define HN_SLACK 128    // room kept after returned data for brackets and an address
 #define HN_LASTROOM 16  // " ; ? unsupported": the longest answer an op can fall back to
+#define HN_KWMAX 32     // longest keyword name (PROTOCOL.md section 3)
 
 typedef struct {
     const char *name;
@@ -19,7 +20,8 @@ static const hn_opinfo hn_ops[HN_OP_COUNT] = {
 struct hn_call {
     hn_agent *a;
     int op;
-    int argc;
+    int argc;           // arguments: the positional ones, then the keyword values
+    int npos;           // positional arguments
     hn_val args[HN_MAXARGS];
     uint8_t from_ref[HN_MAXARGS];
     uint8_t decoded[HN_MAXARGS];
@@ -33,6 +35,12 @@ struct hn_call {
     uint8_t raised;
     uint8_t overflow;
     const char *fail;
+    uint8_t more_ok;    // this op's result may be continued over `+` lines (PROTOCOL.md section 4)
+    uint8_t sent;       // a `+` line of this op's result has gone out: it can no longer raise
+    uint8_t mute;       // it raised after that: what it writes is dropped
+    uint8_t open;       // a hn_ret_begin value is open
+    uint8_t ncarry;     // bytes of a base64 group waiting for the rest of it
+    uint8_t carry[3];
 };
 
 static size_t hn_len(const char *s) {
@@ -45,7 +53,63 @@ static size_t hn_len(const char *s) {
 
 // ---- writing ----
 
+static size_t hn_seal(hn_agent *a, size_t pos) {
+    static const char hex[] = "0123456789abcdef";
+    uint32_t crc = hn_wire_crc32(a->out, pos);
+    a->out[pos++] = ' ';
+    for (int k = 28; k >= 0; k -= 4) {
+        a->out[pos++] = hex[(crc >> k) & 15];
+    }
+    a->out[pos++] = '\n';
+    return pos;
+}
+
+// The line is full and more of a continued result follows: the line goes out as a `+` line,
+// exactly maxline bytes, and the text goes on after "R <seq> " (PROTOCOL.md section 4).
+static void hn_flush(hn_call *c) {
+    hn_agent *a = c->a;
+    a->out[0] = '+';
+    size_t n = hn_seal(a, c->pos);
+    if (!a->broken && a->port->link_write(a->port->ctx, a->out, n) < 0) {
+        a->broken = 1;
+    }
+    a->out[0] = 'R';
+    c->pos = a->hdr;
+    c->sent = 1;
+}
+
+// One character of the result: a full line goes on in a `+` line if the result may be continued,
+// else the result overflows.
+static void hn_emit(hn_call *c, char ch) {
+    if (c->overflow) {
+        return;
+    }
+    if (c->pos == c->limit) {
+        if (!c->more_ok) {
+            c->overflow = 1;
+            return;
+        }
+        hn_flush(c);
+    }
+    c->a->out[c->pos++] = ch;
+}
+
+// A value an op returns through hn_emit (a raise, a `? code`, any other op's result must fit).
+static int hn_emitting(const hn_call *c) {
+    return c->more_ok && !c->raised;
+}
+
 static void hn_putn(hn_call *c, const char *s, size_t n) {
+    if (c->mute) {
+        return;
+    }
+    if (hn_emitting(c)) {
+        hn_emit(c, ' ');
+        for (size_t k = 0; k < n; k++) {
+            hn_emit(c, s[k]);
+        }
+        return;
+    }
     if (c->overflow || c->pos + 1 + n > c->limit) {
         c->overflow = 1;
         return;
@@ -68,6 +132,20 @@ static void hn_put_prefixed_int(hn_call *c, char prefix, int64_t v) {
 
 static void hn_put_str(hn_call *c, const char *s, size_t n) {
     long w = -1;
+    if (c->mute) {
+        return;
+    }
+    if (hn_emitting(c)) {
+        char esc[3];
+        hn_putn(c, "s", 1);
+        for (size_t k = 0; k < n; k++) {
+            long e = hn_wire_stresc(s + k, 1, esc, sizeof esc);
+            for (long j = 0; j < e; j++) {
+                hn_emit(c, esc[j]);
+            }
+        }
+        return;
+    }
     if (!c->overflow && c->pos + 2 <= c->limit) {
         w = hn_wire_stresc(s, n, c->a->out + c->pos + 2, c->limit - c->pos - 2);
     }
@@ -138,7 +216,65 @@ uint8_t *hn_ret_reserve(hn_call *c, size_t n) {
     return (uint8_t *)c->a->out + c->limit - n;
 }
 
+void hn_ret_begin(hn_call *c, char kind) {
+    if (c->mute) {
+        return;
+    }
+    hn_putn(c, &kind, 1);
+    c->open = 1;
+    c->ncarry = 0;
+}
+
+// Each group of 3 is read whole before its 4 characters are written: p may run just ahead of the
+// write position (hn_ret_data of reserved bytes, which fit in the line and never flush).
+void hn_ret_more(hn_call *c, const uint8_t *p, size_t n) {
+    char quad[4];
+    if (c->mute || !c->open) {
+        return;
+    }
+    for (size_t k = 0; k < n;) {
+        while (c->ncarry < 3 && k < n) {
+            c->carry[c->ncarry++] = p[k++];
+        }
+        if (c->ncarry == 3) {
+            hn_wire_b64enc(c->carry, 3, quad);
+            c->ncarry = 0;
+            for (int j = 0; j < 4; j++) {
+                hn_emit(c, quad[j]);
+            }
+        }
+    }
+}
+
+void hn_ret_end(hn_call *c) {
+    char quad[4];
+    if (!c->open) {
+        return;
+    }
+    if (c->ncarry) {
+        hn_wire_b64enc(c->carry, c->ncarry, quad);
+        for (int j = 0; j < 4; j++) {
+            hn_emit(c, quad[j]);     // even after a raise was muted: the value must end well-formed
+        }
+    }
+    c->open = 0;
+    c->ncarry = 0;
+}
+
+int hn_ret_sent(const hn_call *c) {
+    return c->sent;
+}
+
 void hn_ret_data(hn_call *c, char kind, const uint8_t *p, size_t n) {
+    if (c->mute) {
+        return;
+    }
+    if (hn_emitting(c)) {
+        hn_ret_begin(c, kind);
+        hn_ret_more(c, p, n);
+        hn_ret_end(c);
+        return;
+    }
     if (c->overflow || c->pos + 2 + HN_B64LEN(n) > c->limit) {
         c->overflow = 1;
         return;
@@ -159,9 +295,15 @@ static const char *hn_errname(const hn_port *port, int64_t err) {
 }
 
 static void hn_raise_begin(hn_call *c, const char *cls, const char *errname) {
+    if (c->sent) {
+        c->mute = 1;    // the result has gone out in part: it stays what was sent
+        return;
+    }
     c->pos = c->start;
     c->overflow = 0;
     c->raised = 1;
+    c->open = 0;
+    c->ncarry = 0;
     hn_put(c, "!");
     hn_put(c, cls);
     hn_put(c, errname);
@@ -181,7 +323,7 @@ void hn_raise_msg(hn_call *c, const char *cls, const char *msg) {
 }
 
 void hn_fail(hn_call *c, const char *code) {
-    if (!c->fail) {
+    if (!c->fail && !c->sent) {
         c->fail = code;
     }
 }
@@ -189,7 +331,7 @@ void hn_fail(hn_call *c, const char *code) {
 // ---- arguments ----
 
 int hn_argc(const hn_call *c) {
-    return c->argc;
+    return c->npos;
 }
 
 hn_val hn_arg(const hn_call *c, int i) {
@@ -205,11 +347,11 @@ int hn_handle_of(const hn_call *c) {
 }
 
 int hn_arg_int(const hn_call *c, int i, int64_t *out) {
-    return i < c->argc ? hn_wire_int(c->args[i], out) : HN_ESYNTAX;
+    return i < c->npos ? hn_wire_int(c->args[i], out) : HN_ESYNTAX;
 }
 
 int hn_arg_data(hn_call *c, int i, const uint8_t **data, size_t *n) {
-    if (i >= c->argc) {
+    if (i >= c->npos) {
         hn_fail(c, "arity");
         return HN_ESYNTAX;
     }
@@ -337,17 +479,6 @@ static const char *hn_next(const char *p, const char *end) {
     return p < end ? p + 1 : p;
 }
 
-static size_t hn_seal(hn_agent *a, size_t pos) {
-    static const char hex[] = "0123456789abcdef";
-    uint32_t crc = hn_wire_crc32(a->out, pos);
-    a->out[pos++] = ' ';
-    for (int k = 28; k >= 0; k -= 4) {
-        a->out[pos++] = hex[(crc >> k) & 15];
-    }
-    a->out[pos++] = '\n';
-    return pos;
-}
-
 static size_t hn_reject(hn_agent *a, const char *seq, size_t seqlen, const char *code) {
     size_t pos = 0;
     a->out[pos++] = 'X';
@@ -382,6 +513,32 @@ static int hn_crc_ok(const char *line, size_t n) {
     return hn_wire_crc32(line, n - 9) == want;
 }
 
+// A keyword token: `k` and a name of [a-z_][a-z0-9_]*, at most HN_KWMAX characters.
+static int hn_kw_ok(const char *p, size_t n) {
+    if (n < 2 || n > 1 + HN_KWMAX) {
+        return 0;
+    }
+    for (size_t k = 1; k < n; k++) {
+        char ch = p[k];
+        if (!((ch >= 'a' && ch <= 'z') || ch == '_' || (k > 1 && ch >= '0' && ch <= '9'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int hn_same(const char *p, size_t n, const char *q, size_t m) {
+    if (n != m) {
+        return 0;
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (p[k] != q[k]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 // Check the whole request; fills op starts. Returns NULL or the reject code.
 static const char *hn_check(const char *p, const char *end, const char **ops, int *nops) {
     for (const char *q = p; q < end; q++) {
@@ -404,8 +561,39 @@ static const char *hn_check(const char *p, const char *end, const char **ops, in
         }
         ops[(*nops)++] = p;
         p = hn_next(p, end);
-        int argc = 0, min;
+        int argc = 0, nkw = 0, min;
+        const char *names[HN_MAXARGS];
+        size_t namelen[HN_MAXARGS];
         while (p < end && !(p[0] == ';' && hn_wire_toklen(p, end) == 1)) {
+            size_t tl = hn_wire_toklen(p, end);
+            if (p[0] == 'k') {
+                // a keyword argument: its name, a name the op has already, its value, then the counts
+                if (!hn_kw_ok(p, tl)) {
+                    return "syntax";
+                }
+                for (int j = 0; j < nkw; j++) {
+                    if (hn_same(names[j], namelen[j], p, tl)) {
+                        return "syntax";
+                    }
+                }
+                const char *name = p;
+                p = hn_next(p, end);
+                hn_val v = {p, end};
+                int r = p < end ? hn_wire_check(v, HN_MAXDEPTH, &p) : HN_ESYNTAX;
+                if (r != HN_OK) {
+                    return r == HN_ESYNTAX ? "syntax" : "range";
+                }
+                if (argc == HN_MAXARGS || op <= HN_OP_ECHO) {
+                    return "arity";
+                }
+                names[nkw] = name;
+                namelen[nkw++] = tl;
+                argc++;
+                continue;
+            }
+            if (nkw) {
+                return "syntax";    // a positional argument after a keyword argument
+            }
             hn_val v = {p, end};
             int r = hn_wire_check(v, HN_MAXDEPTH, &p);
             if (r != HN_OK) {
@@ -420,8 +608,8 @@ static const char *hn_check(const char *p, const char *end, const char **ops, in
             }
             argc++;
         }
-        hn_sig_letter(hn_ops[op].sig, argc, &min);
-        if (argc < min) {
+        hn_sig_letter(hn_ops[op].sig, argc - nkw, &min);
+        if (argc - nkw < min) {
             return "arity";
         }
         if (p < end) {
@@ -445,7 +633,7 @@ static void hn_op_hello(hn_call *c) {
     const hn_port *port = c->a->port;
     hn_ret_open(c, '[');
     hn_pair_out(c, "proto");
-    hn_ret_int(c, 1);
+    hn_ret_int(c, 2);
     hn_ret_close(c, ')');
     const char *keys[3] = {"impl", "version", "machine"};
     const char *vals[3] = {port->impl, port->version, port->machine};
@@ -554,7 +742,7 @@ static const char *hn_prepare(hn_call *c, const hn_result *res, int k) {
     int min;
     for (int i = 0; i < c->argc; i++) {
         hn_val v = c->args[i];
-        char letter = hn_sig_letter(sig, i, &min);
+        char letter = i < c->npos ? hn_sig_letter(sig, i, &min) : 'v';   // keyword values: any
         if (hn_wire_kind(v) == HN_K_REF) {
             size_t n = hn_wire_toklen(v.p, v.end);
             const char *q = v.p + 1;
@@ -623,6 +811,11 @@ static void hn_run(hn_call *c, const hn_result *res, int k) {
         hn_fail(c, "unsupported");
         return;
     }
+    if (c->argc > c->npos) {
+        // the canonical signatures this agent implements are positional-only; MicroPython's words
+        hn_raise_msg(c, "TypeError", "function doesn't take keyword arguments");
+        return;
+    }
     fn(c);
     if (c->op == HN_OP_CLOSE && !c->raised && !c->fail) {
         c->a->handles[c->handle].open = 0;
@@ -672,6 +865,7 @@ size_t hn_agent_line(hn_agent *a, char *line, size_t n) {
     for (size_t k = 0; k < seqlen; k++) {
         a->out[pos++] = seq[k];
     }
+    a->hdr = pos + 1;   // "R <seq> ": the first result's " =" writes the space
     for (int k = 0; k < nops; k++) {
         if (pos + HN_LASTROOM > HN_MAXLINE - HN_TRAILER) {
             break;  // not even `? code` would fit: this op and the rest do not run
@@ -692,23 +886,33 @@ size_t hn_agent_line(hn_agent *a, char *line, size_t n) {
         c.op = hn_find_op(q, oplen);
         q = hn_next(q, end);
         while (q < end && !(q[0] == ';' && hn_wire_toklen(q, end) == 1)) {
+            int kw = q[0] == 'k';   // checked: keyword arguments come last
+            q = kw ? hn_next(q, end) : q;
             hn_val v = {q, end};
             q = hn_wire_skip(v);
             v.end = q < end ? q - 1 : q;
             c.args[c.argc++] = v;
+            c.npos += !kw;
         }
+        // PROTOCOL.md section 4: only these results may go on over `+` lines
+        c.more_ok = c.argc == 1 && (c.op == HN_OP_READ || c.op == HN_OP_READLINE || c.op == HN_OP_READALL);
         hn_run(&c, res, k);
+        hn_ret_end(&c);     // a value the backend left open
+        c.more_ok = 0;
         if (c.fail || c.overflow) {
             c.pos = c.start;
             c.overflow = 0;
             hn_put(&c, "?");
             hn_put(&c, c.fail ? c.fail : "overflow");
-        } else if (!c.raised && c.pos == c.start + 2) {
+        } else if (!c.raised && !c.sent && c.pos == c.start + 2) {
             hn_ret_none(&c);
         }
-        int returned = !c.fail && !c.raised && !c.overflow && a->out[c.start + 1] == '=';
+        int returned = !c.fail && !c.raised && !c.overflow && (c.sent || a->out[c.start + 1] == '=');
         res[k].pos = returned ? c.start + 3 : 0;
         res[k].end = c.pos;
+        for (int j = 0; c.sent && j <= k; j++) {
+            res[j].pos = 0;     // their text has left the buffer: a reference to them is `? ref`
+        }
         pos = c.pos;
         if (!returned && mode == 'S') {
             break;
@@ -724,7 +928,9 @@ void hn_agent_init(hn_agent *a, const hn_port *port, char *in, char *out) {
     a->in = in;
     a->out = out;
     a->in_len = 0;
+    a->hdr = 0;
     a->discarding = 0;
+    a->broken = 0;
     for (int h = 0; h < HN_MAXHANDLES; h++) {
         a->handles[h].used = 0;
         a->handles[h].open = 0;
@@ -739,7 +945,7 @@ int hn_agent_feed(hn_agent *a, const char *data, size_t n) {
             size_t len = a->discarding ? hn_reject(a, 0, 0, "long") : hn_agent_line(a, a->in, a->in_len);
             a->discarding = 0;
             a->in_len = 0;
-            if (len && a->port->link_write(a->port->ctx, a->out, len) < 0) {
+            if (a->broken || (len && a->port->link_write(a->port->ctx, a->out, len) < 0)) {
                 return -1;
             }
         } else if (ch == '\r' || a->discarding) {
