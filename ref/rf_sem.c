@@ -19,6 +19,7 @@
 
 #define RF_MAXFD 1024
 #define RF_LISTEN_DEFAULT 2     // MicroPython's MICROPY_PY_SOCKET_LISTEN_BACKLOG_DEFAULT
+#define RF_PIECE 512            // bytes a read without a size takes from the stack at a time
 
 typedef struct {
     int32_t timeout;    // -1 blocking, 0 non-blocking, >0 milliseconds
@@ -26,6 +27,7 @@ typedef struct {
     uint8_t err;        // the connection failed (reset, aborted): every later send and recv raise it
     uint8_t connected;  // a stream that connected or was accepted
     uint16_t held;      // bytes a read took from the stack before it raised: the next read's first
+    int16_t pend;       // the error a continued read could not raise: the next receive's (rf_read_on)
     uint8_t bound;
     uint8_t dgram;
     uint8_t fwd_udp;
@@ -105,9 +107,9 @@ static int rf_fd(hn_call *c) {
     return fd;
 }
 
-// Raise err for fd's op; a failed connection stays failed, as in modlwip, where a socket whose
+// The error fd's op meets; a failed connection stays failed, as in modlwip, where a socket whose
 // state is an lwIP error raises that error on every stream op (lwIP's own sockets say ENOTCONN).
-static void rf_raise(hn_call *c, int fd, int err) {
+static int rf_fault(int fd, int err) {
     if (err == ENOTCONN && rf_socks[fd].connected) {
         // lwIP hands the reset's error to the recv that still returned data, and drops it there;
         // afterwards its socket only says ENOTCONN. (A FIN never gets here: EOF is this layer's.)
@@ -116,7 +118,11 @@ static void rf_raise(hn_call *c, int fd, int err) {
     if (rf_socks[fd].connected && (err == ECONNRESET || err == ECONNABORTED || err == EPIPE)) {
         rf_socks[fd].err = (uint8_t)err;
     }
-    hn_raise_errno(c, err);
+    return err;
+}
+
+static void rf_raise(hn_call *c, int fd, int err) {
+    hn_raise_errno(c, rf_fault(fd, err));
 }
 
 static int rf_adopt(int fd, int dgram, int32_t timeout) {
@@ -441,11 +447,17 @@ static void rf_sendto(hn_call *c) {
 // ---- receiving ----
 
 // Receive into buf: once (recv) or until n bytes or EOF (full: read), by the deadline. Returns the
-// count, -1 after raising, or -2 when a non-blocking full read found nothing (the op answers None,
-// as streams do). Bytes held from an earlier read come first; a stream read that raises after
-// taking bytes holds them for the next.
-static long rf_recv_some(hn_call *c, int fd, uint8_t *buf, size_t n, int full, struct sockaddr_in *from,
-                         int64_t deadline) {
+// count, or -2 when a non-blocking full read found nothing (the op answers None, as streams do).
+// On failure *err is the errno and the count is what it took first (the caller raises and holds
+// it, or returns it). Bytes held from an earlier read come first; an error a continued read left
+// (rf_read_on) comes before anything else.
+static long rf_recv_some(int fd, uint8_t *buf, size_t n, int full, struct sockaddr_in *from, int64_t deadline,
+                         int *err) {
+    *err = rf_socks[fd].pend;
+    rf_socks[fd].pend = 0;
+    if (*err) {
+        return 0;
+    }
     size_t done = from ? 0 : rf_unhold(fd, buf, n);
     if (done > 0 && !full) {
         return (long)done;
@@ -454,11 +466,9 @@ static long rf_recv_some(hn_call *c, int fd, uint8_t *buf, size_t n, int full, s
         if (!from && rf_socks[fd].eof) {
             break;     // "b'' at EOF, every time it is called after EOF"
         }
-        int state = from ? 0 : rf_stream_state(fd);
-        if (state) {
-            rf_hold(fd, buf, done);
-            hn_raise_errno(c, state);
-            return -1;
+        *err = from ? 0 : rf_stream_state(fd);
+        if (*err) {
+            return (long)done;
         }
         socklen_t len = sizeof *from;
         ssize_t r = from ? rf->recvfrom(fd, buf, n, 0, (struct sockaddr *)from, &len)
@@ -474,19 +484,16 @@ static long rf_recv_some(hn_call *c, int fd, uint8_t *buf, size_t n, int full, s
             }
             continue;
         }
-        int err = (errno == EAGAIN || errno == EWOULDBLOCK) ? rf_wait(fd, POLLIN, deadline) : errno;
-        if (err == EAGAIN && full) {
+        int e = (errno == EAGAIN || errno == EWOULDBLOCK) ? rf_wait(fd, POLLIN, deadline) : errno;
+        if (e == EAGAIN && full) {
             if (done == 0) {
                 return -2;
             }
             break;
         }
-        if (err) {
-            if (!from) {
-                rf_hold(fd, buf, done);
-            }
-            rf_raise(c, fd, err);
-            return -1;
+        if (e) {
+            *err = e;
+            return (long)done;
         }
     }
     return (long)done;
@@ -517,10 +524,15 @@ static void rf_receive(hn_call *c, int full, int with_from, int into) {
     }
     uint8_t *buf = hn_ret_reserve(c, n);
     struct sockaddr_in from;
+    int err;
     memset(&from, 0, sizeof from);
     memset(buf, 0, n);
-    long got = rf_recv_some(c, fd, buf, want, full, with_from ? &from : 0, rf_deadline(fd));
-    if (got == -1) {
+    long got = rf_recv_some(fd, buf, want, full, with_from ? &from : 0, rf_deadline(fd), &err);
+    if (err) {
+        if (!with_from) {
+            rf_hold(fd, buf, (size_t)got);
+        }
+        rf_raise(c, fd, err);
         return;
     }
     if (got == -2 && !into) {
@@ -552,6 +564,78 @@ static void rf_receive(hn_call *c, int full, int with_from, int into) {
     }
 }
 
+// One piece of a read without a size: up to RF_PIECE bytes (line: up to and including a newline,
+// one byte at a time, so that the rest stays for the next read). As rf_recv_some.
+static long rf_piece(int fd, uint8_t *piece, int line, int64_t deadline, int *err) {
+    if (!line) {
+        return rf_recv_some(fd, piece, RF_PIECE, 1, 0, deadline, err);
+    }
+    long got = 0;
+    while (got < RF_PIECE) {
+        long r = rf_recv_some(fd, piece + got, 1, 1, 0, deadline, err);
+        if (r == -2) {
+            return got ? got : -2;
+        }
+        got += r;
+        if (*err || r == 0 || piece[got - 1] == '\n') {
+            break;
+        }
+    }
+    return got;
+}
+
+// read without a size, until EOF ("If size is not given, it reads all data available from the
+// socket until EOF"), and readline without a size, a whole line of any length: the bytes go out
+// as they come, continued over `+` lines (PROTOCOL.md section 4). One timeout covers it all;
+// non-blocking, it returns what is there (None if nothing is). A failure before a `+` line went
+// out raises, and every byte taken is held for the next read, as for a sized read; after one, what
+// was sent cannot be taken back: the bytes are the result, and the next receive raises the error.
+static void rf_read_on(hn_call *c, int fd, int line) {
+    static uint8_t taken[HN_MAXLINE];   // what went into the response while the op could still raise
+    uint8_t piece[RF_PIECE];
+    size_t ntaken = 0;
+    int64_t deadline = rf_deadline(fd);
+    int started = 0;
+    for (;;) {
+        int err;
+        long got = rf_piece(fd, piece, line, deadline, &err);
+        if (got == -2) {
+            if (!started) {
+                hn_ret_none(c);     // non-blocking, nothing there: None, as a sized read
+                return;
+            }
+            break;
+        }
+        if (err && !hn_ret_sent(c)) {
+            rf_hold(fd, piece, (size_t)got);
+            rf_hold(fd, taken, ntaken);     // in front of it
+            rf_raise(c, fd, err);
+            return;
+        }
+        if (!started) {
+            hn_ret_begin(c, 'b');
+            started = 1;
+        }
+        hn_ret_more(c, piece, (size_t)got);
+        // (before the first `+` line the response holds less than a line of bytes: they fit)
+        if (!hn_ret_sent(c) && ntaken + (size_t)got <= sizeof taken) {
+            memcpy(taken + ntaken, piece, (size_t)got);
+            ntaken += (size_t)got;
+        }
+        if (err) {
+            rf_socks[fd].pend = (int16_t)rf_fault(fd, err);
+            break;
+        }
+        if (got < RF_PIECE || (line && piece[got - 1] == '\n')) {
+            break;      // EOF, no more there (non-blocking), or the end of the line
+        }
+    }
+    if (!started) {
+        hn_ret_begin(c, 'b');
+    }
+    hn_ret_end(c);
+}
+
 static void rf_recv(hn_call *c) {
     rf_receive(c, 0, 0, 0);
 }
@@ -561,6 +645,13 @@ static void rf_recvfrom(hn_call *c) {
 }
 
 static void rf_read(hn_call *c) {
+    if (hn_argc(c) == 1) {
+        int fd = rf_fd(c);
+        if (fd >= 0) {
+            rf_read_on(c, fd, 0);
+        }
+        return;
+    }
     rf_receive(c, 1, 0, 0);
 }
 
@@ -583,6 +674,10 @@ static void rf_readline(hn_call *c) {
     if (fd < 0) {
         return;
     }
+    if (hn_argc(c) == 1) {
+        rf_read_on(c, fd, 1);
+        return;
+    }
     int64_t size = -1;
     hn_arg_int(c, 1, &size);
     size_t room = hn_ret_room(c);
@@ -591,9 +686,11 @@ static void rf_readline(hn_call *c) {
     int64_t deadline = rf_deadline(fd);
     size_t done = 0;
     while (done < n) {
-        long r = rf_recv_some(c, fd, buf + done, 1, 1, 0, deadline);
-        if (r == -1) {
-            rf_hold(fd, buf, done);
+        int err;
+        long r = rf_recv_some(fd, buf + done, 1, 1, 0, deadline, &err);
+        if (err) {
+            rf_hold(fd, buf, done + (size_t)r);
+            rf_raise(c, fd, err);
             return;
         }
         if (r == -2 && done == 0) {
@@ -839,13 +936,14 @@ static void rf_poll(hn_call *c) {
             return;
         }
         fds[k] = (struct pollfd){desc, (short)mask, 0};
-        if (desc >= 0 && desc < RF_MAXFD && rf_socks[desc].held && (mask & POLLIN)) {
-            timeout = 0;    // held bytes are ready now
+        if (desc >= 0 && desc < RF_MAXFD && (rf_socks[desc].held || rf_socks[desc].pend) && (mask & POLLIN)) {
+            timeout = 0;    // held bytes, or an error a continued read left, are ready now
         }
     }
     int r = rf->poll(fds, (nfds_t)n, timeout < 0 ? -1 : timeout > 2000000000 ? 2000000000 : (int)timeout);
     for (int k = 0; r >= 0 && k < n; k++) {
-        if (fds[k].fd >= 0 && fds[k].fd < RF_MAXFD && rf_socks[fds[k].fd].held && (fds[k].events & POLLIN)) {
+        int fd = fds[k].fd;
+        if (fd >= 0 && fd < RF_MAXFD && (rf_socks[fd].held || rf_socks[fd].pend) && (fds[k].events & POLLIN)) {
             fds[k].revents |= POLLIN;
         }
     }

@@ -96,7 +96,9 @@ static void *rf_peer_tcp(void *arg) {
         p->accepted = 1;
         if (p->kind == RF_PEER_SOURCE) {
             rf_peer_send_all(conn, p->data, p->len, until);
-            shutdown(conn, SHUT_WR);
+            if (!p->no_fin) {
+                shutdown(conn, SHUT_WR);
+            }
         }
         rf_peer_wait(p, -1, until);     // hold the connection until stopped
         if (p->kind == RF_PEER_SINK) {
@@ -223,6 +225,14 @@ static int rf_peer_start(rf_peer *p, rf_peer_kind kind, int rcvbuf) {
 int rf_peer_source(rf_peer *p, const void *data, size_t n) {
     p->data = data;
     p->len = n;
+    p->no_fin = 0;
+    return rf_peer_start(p, RF_PEER_SOURCE, 0);
+}
+
+int rf_peer_source_open(rf_peer *p, const void *data, size_t n) {
+    p->data = data;
+    p->len = n;
+    p->no_fin = 1;
     return rf_peer_start(p, RF_PEER_SOURCE, 0);
 }
 

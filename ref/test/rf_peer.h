@@ -29,8 +29,9 @@ typedef struct rf_peer {
     size_t got;         // sink: bytes read (the first `cap` of them are in buf)
     int asked_name, asked_invalid;  // dns: queries for its name / for names under .invalid
     // Set by the start functions:
-    const uint8_t *data;    // source: sent, then FIN
+    const uint8_t *data;    // source: sent, then FIN (unless no_fin)
     size_t len;
+    int no_fin;
     uint8_t *buf;           // sink: what it reads, caller-owned
     size_t cap;
     const char *name;       // dns: the one name it answers with an A record
@@ -40,6 +41,8 @@ typedef struct rf_peer {
 // Start a peer: 0, or -1 with a message on stderr (nothing left running).
 // Source: accepts one connection, sends data, then FIN (shutdown), holds it until stopped.
 int rf_peer_source(rf_peer *p, const void *data, size_t n);
+// Open source: the same without the FIN (a read to EOF ends by its timeout).
+int rf_peer_source_open(rf_peer *p, const void *data, size_t n);
 // Sink: SO_RCVBUF 4096, accepts one connection and never reads it until stopped; then reads to
 // the FIN into buf (bytes past cap are counted, not kept).
 int rf_peer_sink(rf_peer *p, uint8_t *buf, size_t cap);

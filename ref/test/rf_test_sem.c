@@ -115,17 +115,15 @@ static void rt_hex(uint32_t v, char *dst) {
     }
 }
 
-// One request ("S op args ; op args", printf-style), sealed and fed to the agent. Returns the
-// answer's results ("= h0 ; = N"): seq and CRC checked and stripped. Anything else comes back
-// as "(no valid answer: ...)", which no check accepts.
-static const char *rt_ask(const char *fmt, ...) {
-    static char line[HN_MAXLINE + 16], res[HN_MAXLINE + 64];
+// One request ("S op args ; op args", printf-style, in ap), sealed and fed to the agent. Returns the
+// answer's results ("= h0 ; = N"): seq and CRC checked and stripped, a continued answer's lines
+// joined (PROTOCOL.md section 4: `+` lines of exactly maxline bytes, then the last); *lines gets
+// how many lines it had. Anything else comes back as "(no valid answer: ...)", which no check accepts.
+static const char *rt_ask_lines(int *lines, const char *fmt, va_list ap) {
+    static char line[HN_MAXLINE + 16], res[sizeof hn_capture];
     char head[24], crc[8];
-    va_list ap;
     int n = snprintf(line, sizeof line, "Q %u ", ++rt_seq);
-    va_start(ap, fmt);
     n += vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    va_end(ap);
     if (n + 10 > HN_MAXLINE) {
         return "(no valid answer: the request is longer than maxline)";
     }
@@ -135,20 +133,51 @@ static const char *rt_ask(const char *fmt, ...) {
     hn_capture_len = 0;
     hn_agent_feed(&rt_agent, line, (size_t)n + 10);
 
-    size_t len = hn_capture_len, hl = (size_t)snprintf(head, sizeof head, "R %u ", rt_seq);
-    const char *a = hn_capture;
-    int ok = len >= hl + 10 && a[len - 1] == '\n' && !memchr(a, '\n', len - 1) && memcmp(a, head, hl) == 0;
-    if (ok) {
-        rt_hex(hn_wire_crc32(a, len - 10), crc);
-        ok = a[len - 10] == ' ' && memcmp(crc, a + len - 9, 8) == 0;
+    size_t hl = (size_t)snprintf(head, sizeof head, "R %u ", rt_seq), w = 0, at = 0;
+    int ok = hn_capture_len > 0;
+    *lines = 0;
+    while (ok && at < hn_capture_len) {
+        const char *a = hn_capture + at, *nl = memchr(a, '\n', hn_capture_len - at);
+        size_t len = nl ? (size_t)(nl - a) + 1 : 0;
+        head[0] = nl && nl + 1 < hn_capture + hn_capture_len ? '+' : 'R';
+        ok = len >= hl + 10 && memcmp(a, head, hl) == 0 && (head[0] == 'R' || len == HN_MAXLINE);
+        if (ok) {
+            rt_hex(hn_wire_crc32(a, len - 10), crc);
+            ok = a[len - 10] == ' ' && memcmp(crc, a + len - 9, 8) == 0;
+        }
+        if (ok) {
+            memcpy(res + w, a + hl, len - hl - 10);
+            w += len - hl - 10;
+            at += len;
+            (*lines)++;
+        }
     }
     if (!ok) {
-        snprintf(res, sizeof res, "(no valid answer: %.*s)", (int)(len < 200 ? len : 200), a);
+        snprintf(res, sizeof res, "(no valid answer: %.*s)", (int)(hn_capture_len < 200 ? hn_capture_len : 200),
+                 hn_capture);
         return res;
     }
-    memcpy(res, a + hl, len - hl - 10);
-    res[len - hl - 10] = 0;
+    res[w] = 0;
     return res;
+}
+
+// One request, answered in one line (a continued answer is not a valid answer here).
+static const char *rt_ask(const char *fmt, ...) {
+    va_list ap;
+    int lines;
+    va_start(ap, fmt);
+    const char *r = rt_ask_lines(&lines, fmt, ap);
+    va_end(ap);
+    return lines <= 1 ? r : "(no valid answer: continued over `+` lines)";
+}
+
+// One request, its answer in any number of lines; *lines: how many.
+static const char *rt_ask_more(int *lines, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    const char *r = rt_ask_lines(lines, fmt, ap);
+    va_end(ap);
+    return r;
 }
 
 // Result k of res, as a cursor over its text ("= i5", "! OSError ..."); 0 if there is none.
@@ -272,6 +301,63 @@ static void rt_eof(const rt_backend *b) {
                  "recv returns the peer's bytes, then b'' at its FIN", r);
         r = rt_ask("C recv h0 i64 ; recv h0 i64");
         rt_check(strcmp(r, "= b ; = b") == 0, "recv after EOF returns b'' twice more", r);
+    }
+    rt_end(&peer);
+}
+
+// read and readline without a size over `+` lines (PROTOCOL.md section 4), and what the layer
+// does when the read fails after a `+` line went out (SEMANTICS.md, read).
+static void rt_read_on(const rt_backend *b) {
+    static uint8_t data[10000], got[sizeof data + 64];
+    char what[96];
+    int lines;
+    hn_val v;
+    rf_peer peer;
+    for (size_t k = 0; k < sizeof data; k++) {
+        data[k] = (uint8_t)(k * 7 + 3) == '\n' ? ' ' : (uint8_t)(k * 7 + 3);
+    }
+    data[6000] = '\n';     // a line longer than a protocol line, then 3999 bytes
+    // to EOF: every byte, over `+` lines; then b''
+    if (rt_setup(rf_peer_source(&peer, data, sizeof data) == 0, "set-up: a source", NULL) && rt_connect(b, peer.port, "")) {
+        const char *r = rt_ask_more(&lines, "C readline h0 ; read h0 ; read h0");
+        hn_val line, rest, none;
+        long n1 = rt_returned(r, 0, &line) ? rt_bytes(line, got, sizeof got) : -1;
+        rt_check(n1 == 6001 && memcmp(got, data, 6001) == 0, "readline() returns a line of 6001 bytes, whole", r);
+        long n2 = rt_returned(r, 1, &rest) ? rt_bytes(rest, got, sizeof got) : -1;
+        rt_check(n2 == 3999 && memcmp(got, data + 6001, 3999) == 0, "read() returns the rest, until EOF", r);
+        rt_check(rt_returned(r, 2, &none) && rt_is(none, "b"), "read() at EOF returns b''", r);
+        snprintf(what, sizeof what, "%d lines", lines);
+        rt_check(lines == 4, "the answer goes on over three `+` lines", what);
+    }
+    rt_end(&peer);
+    // a timeout after a `+` line: the bytes are the result, the next receive raises it
+    if (rt_setup(rf_peer_source_open(&peer, data, sizeof data) == 0, "set-up: an open source", NULL) &&
+        rt_connect(b, peer.port, " ; settimeout @0 f0.2")) {
+        double t0 = rt_ms();
+        const char *r = rt_ask_more(&lines, "C read h0");
+        double ms = rt_ms() - t0;
+        long n = rt_returned(r, 0, &v) ? rt_bytes(v, got, sizeof got) : -1;
+        rt_check(n == (long)sizeof data && memcmp(got, data, sizeof data) == 0 && lines > 1,
+                 "read() whose timeout expires after a `+` line returns every byte it took", r);
+        snprintf(what, sizeof what, "%.1f ms", ms);
+        rt_check(ms >= 200.0 && ms <= 250.0, "when its timeout expired", what);
+        t0 = rt_ms();
+        r = rt_ask("C recv h0 i16");
+        ms = rt_ms() - t0;
+        rt_check(rt_raised(r, 0, "ETIMEDOUT", NULL) && ms < 50.0, "the next receive raises that ETIMEDOUT at once", r);
+        t0 = rt_ms();
+        r = rt_ask("C recv h0 i16");
+        ms = rt_ms() - t0;
+        rt_check(rt_raised(r, 0, "ETIMEDOUT", NULL) && ms >= 200.0, "and the one after waits its own timeout", r);
+    }
+    rt_end(&peer);
+    // a timeout before any `+` line: it raises, and the bytes are held for the next read
+    if (rt_setup(rf_peer_source_open(&peer, data, 100) == 0, "set-up: an open source", NULL) &&
+        rt_connect(b, peer.port, " ; settimeout @0 f0.1")) {
+        const char *r = rt_ask("C readline h0 ; read h0 i100");
+        long n = rt_returned(r, 1, &v) ? rt_bytes(v, got, sizeof got) : -1;
+        rt_check(rt_raised(r, 0, "ETIMEDOUT", NULL) && n == 100 && memcmp(got, data, 100) == 0,
+                 "readline() whose timeout expires before a `+` line raises; its bytes come next", r);
     }
     rt_end(&peer);
 }
@@ -454,6 +540,9 @@ static const rt_case rt_cases[] = {
     {"micropython-usocket.txt", "socket.send(bytes)",
      "Returns number of bytes sent, which may be smaller than the length of data (“short write”).", rt_short_write},
     {"micropython-usocket.txt", "socket.connect(address)", "Connect to a remote socket at address.", rt_refused},
+    {"micropython-usocket.txt", "socket.read([size])",
+     "If size is not given, it reads all data available from the socket until EOF; as such the method will not "
+     "return until the socket is closed.", rt_read_on},
     {"micropython-usocket.txt", "socket.bind(address)", "The socket must not already be bound.", rt_bind_twice},
     {"micropython-usocket.txt", "socket.close()",
      "Once that happens, all future operations on the socket object will fail.", rt_closed},
