@@ -6,7 +6,7 @@
 
 #include "../hn_port.h"
 
-static char hn_capture[HN_MAXLINE * 4];
+static char hn_capture[HN_MAXLINE * 64];   // a response continued over many `+` lines, too
 static size_t hn_capture_len;
 
 static long hn_capture_write(void *ctx, const char *buf, size_t n) {

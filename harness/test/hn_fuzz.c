@@ -11,7 +11,8 @@
 //             exactly its size, so that a read past its end is caught.
 // After the input: the stub's open sockets are exactly the agent's open handles, and a plain
 // request is still answered, and no answer holds a reference (one inside a tuple or list is
-// `syntax`: `echo ( @0 )` used to echo it back unresolved).
+// `syntax`: `echo ( @0 )` used to echo it back unresolved). A response continued over `+` lines
+// (PROTOCOL.md section 4) is checked line by line, then as the one response its lines make.
 // Seeds and dictionary: hn_fuzz_seeds.py; a bounded session: hn_fuzz.sh.
 // Build: clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iharness
 //        harness/hn_wire.c harness/hn_agent.c harness/test/hn_fuzz.c
@@ -25,6 +26,7 @@
 #define FZ_DESC0 100            // the stub's first descriptor
 #define FZ_MAXDESC 256          // descriptors the stub hands out per input
 #define FZ_DEPTH 64             // nesting a response or a resolved argument may have
+#define FZ_MAXJOIN (HN_MAXLINE * 80)    // a continued response, joined: 16 reads of 9000 bytes fit
 
 enum { FZ_RAW, FZ_CHUNKS, FZ_SEALED, FZ_LINE };
 
@@ -201,10 +203,38 @@ static int fz_closed(hn_call *c) {
     return 0;
 }
 
+// read, readline and readall without a size: pattern bytes in pieces of 7, as many as the handle
+// says: h%4 == 0: 100; 1: 5000, over a `+` line; 2: 9000, then a raise the agent must ignore;
+// 3: 10, then a raise that stands.
+static void fz_stream(hn_call *c) {
+    static const size_t lens[4] = {100, 5000, 9000, 10};
+    int h = hn_handle_of(c);
+    size_t len = lens[h % 4];
+    uint8_t piece[7];
+    hn_ret_begin(c, 'b');
+    for (size_t k = 0; k < len; k += sizeof piece) {
+        size_t n = len - k < sizeof piece ? len - k : sizeof piece;
+        for (size_t j = 0; j < n; j++) {
+            piece[j] = (uint8_t)((k + j) * 7 + 3);
+        }
+        hn_ret_more(c, piece, n);
+    }
+    FZ_ASSERT(hn_ret_sent(c) == (len > 3100), "a result that may be continued was (not) continued", 0, 0);
+    if (h % 4 >= 2) {
+        hn_raise_errno(c, 22);
+    }
+}
+
 // recv, read, readline, readall, recvfrom and the buffer ops: returns pattern bytes
 static void fz_receive(hn_call *c, int op) {
     int64_t size = -1;
     int sized = hn_argc(c) > 1;
+    if (!sized && (op == HN_OP_READ || op == HN_OP_READLINE || op == HN_OP_READALL)) {
+        if (!fz_closed(c)) {
+            fz_stream(c);
+        }
+        return;
+    }
     if (sized) {
         FZ_ASSERT(hn_arg_int(c, 1, &size) == HN_OK, "size is not an int", 0, 0);
         if (size >= 0) {
@@ -221,6 +251,16 @@ static void fz_receive(hn_call *c, int op) {
     }
     if (size == 17) {
         hn_fail(c, "unsupported");
+        return;
+    }
+    if (size == 19) {   // pieces of any other op's result must fit: `? overflow`, never a `+` line
+        uint8_t piece[64] = {0};
+        hn_ret_begin(c, 'b');
+        for (int k = 0; k < 100; k++) {
+            hn_ret_more(c, piece, sizeof piece);
+        }
+        FZ_ASSERT(!hn_ret_sent(c), "a result that may not be continued was", 0, 0);
+        hn_ret_end(c);
         return;
     }
     if (size < 0) {
@@ -551,22 +591,30 @@ FZ_PLAIN static const char *fz_op_end(const char *op, const char *end) {
     return end;
 }
 
-FZ_PLAIN static void fz_check_answer(const fz_line *l, const char *a, size_t n) {
-    static const char *const xcodes[] = {"crc", "long", "syntax", "op", "arity", "type", "range", 0};
-    static const char *const qcodes[] = {"type", "range", "handle", "ref", "unsupported", "full", "overflow", 0};
+// One line the agent wrote: printable, its CRC, its '\n', at most maxline bytes.
+FZ_PLAIN static void fz_check_frame(const char *a, size_t n) {
     static const char hex[] = "0123456789abcdef";
-    char tok[48];
     FZ_ASSERT(n >= 16 && n <= HN_MAXLINE && a[n - 1] == '\n', "answer length or no newline", a, n);
     size_t len = n - 1;
     for (size_t k = 0; k < len; k++) {
         FZ_ASSERT(a[k] >= 0x20 && a[k] <= 0x7E, "byte outside printable ASCII", a, n);
-        FZ_ASSERT(a[k] != ' ' || (k > 0 && k + 1 < len && a[k + 1] != ' '), "not single-spaced", a, n);
     }
     uint32_t crc = fz_crc32(a, len - 9);
     for (int j = 0; j < 8; j++) {
         FZ_ASSERT(a[len - 8 + j] == hex[(crc >> (28 - 4 * j)) & 15] && a[len - 9] == ' ', "bad CRC", a, n);
     }
-    const char *end = a + len - 9;
+}
+
+// The response to line l: its body a (a line without " <crc>\n", or a continued response's
+// lines joined), n bytes; last: the body length of its last line.
+FZ_PLAIN static void fz_check_answer(const fz_line *l, const char *a, size_t n, size_t last) {
+    static const char *const xcodes[] = {"crc", "long", "syntax", "op", "arity", "type", "range", 0};
+    static const char *const qcodes[] = {"type", "range", "handle", "ref", "unsupported", "full", "overflow", 0};
+    char tok[48];
+    for (size_t k = 0; k < n; k++) {
+        FZ_ASSERT(a[k] != ' ' || (k > 0 && k + 1 < n && a[k + 1] != ' '), "not single-spaced", a, n);
+    }
+    const char *end = a + n;
     // the request's seq, mode and op count (meaningful when it was answered with its seq)
     const char *rseq = l->p + 2;
     size_t rseqlen = l->n > 2 ? hn_wire_toklen(rseq, l->p + l->n) : 0;
@@ -656,14 +704,42 @@ FZ_PLAIN static void fz_check_answer(const fz_line *l, const char *a, size_t n) 
     }
     FZ_ASSERT(results >= 1 && results <= nops && results <= HN_MAXOPS, "result count", a, n);
     // fewer results: an S request stopped, or the line is too full for another `? code` (16 bytes)
-    FZ_ASSERT(results == nops || stopped || (size_t)(end - a) + 16 > HN_MAXLINE - 10,
+    FZ_ASSERT(results == nops || stopped || last + 16 > HN_MAXLINE - 10,
               "fewer results than ops, and nothing stopped", a, n);
 }
+
+static char fz_joined[FZ_MAXJOIN];  // the response being continued: "R <seq> " and its lines' text
+static size_t fz_joined_len;        // 0: no `+` line came
 
 static long fz_write(void *ctx, const char *buf, size_t n) {
     (void)ctx;
     FZ_ASSERT(fz_answered < fz_nlines, "an answer to no line (or two to one)", buf, n);
-    fz_check_answer(&fz_lines[fz_answered++], buf, n);
+    fz_check_frame(buf, n);
+    const fz_line *l = &fz_lines[fz_answered];
+    size_t head = 3 + hn_wire_toklen(buf + 2, buf + n - 10), len = n - 10;
+    if (buf[0] == '+' || fz_joined_len) {
+        // PROTOCOL.md section 4: `+ <seq> <Pi> <crc>`, exactly maxline bytes, then `R <seq> <Pn> <crc>`
+        size_t rseqlen = l->n > 2 ? hn_wire_toklen(l->p + 2, l->p + l->n) : 0;
+        FZ_ASSERT(buf[1] == ' ' && head - 3 == rseqlen && memcmp(buf + 2, l->p + 2, rseqlen) == 0 && len > head,
+                  "a line of a continued response without the request's seq, or empty", buf, n);
+        FZ_ASSERT(buf[0] == 'R' || (buf[0] == '+' && n == HN_MAXLINE), "a `+` line not maxline bytes, or an X",
+                  buf, n);
+        if (!fz_joined_len) {
+            memcpy(fz_joined, "R ", 2);
+            memcpy(fz_joined + 2, buf + 2, head - 2);
+            fz_joined_len = head;
+        }
+        FZ_ASSERT(fz_joined_len + len - head <= sizeof fz_joined, "continued response too long", buf, n);
+        memcpy(fz_joined + fz_joined_len, buf + head, len - head);
+        fz_joined_len += len - head;
+        if (buf[0] == '+') {
+            return (long)n;
+        }
+        fz_check_answer(&fz_lines[fz_answered++], fz_joined, fz_joined_len, len);
+        fz_joined_len = 0;
+        return (long)n;
+    }
+    fz_check_answer(&fz_lines[fz_answered++], buf, len, len);
     return (long)n;
 }
 
@@ -725,7 +801,7 @@ static void fz_feed(const char *p, size_t n, int sealed) {
 }
 
 static void fz_after(void) {
-    FZ_ASSERT(fz_answered == fz_nlines, "a line got no answer", 0, 0);
+    FZ_ASSERT(fz_answered == fz_nlines && fz_joined_len == 0, "a line got no answer, or `+` lines no last line", 0, 0);
     // every socket the stub holds open is held by exactly one open handle, and no handle holds more
     for (int d = 0; d < fz_ndesc; d++) {
         int holders = 0;
@@ -789,6 +865,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     memset(fz_open, 0, sizeof fz_open);
     fz_ndesc = 0;
     fz_nlines = fz_answered = 0;
+    fz_joined_len = 0;
     fz_shadow_len = fz_line_start = 0;
     int mode = data[0] & 3;
     const char *p = (const char *)data + 1;

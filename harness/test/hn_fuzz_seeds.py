@@ -41,7 +41,9 @@ EXTRA = ["Q 1 C socket ; recv @0 i2000 ; send @0 @1 ; recv @0 i600 ; send @0 @3"
          "Q 1 C socket ; settimeout @0 f1e-05 ; settimeout @0 f-2.5e+300 ; settimeout @0 fnan",
          "Q 1 C socket ; connect @0 ( s%C3%A9 i-9223372036854775808 f1e-05 bAAE= yAA== N T F h0 [ ] ( ) )",
          "Q 1 C socket ; socket ; socket ; socket ; socket ; socket ; socket ; socket ; socket ; accept @0",
-         "Q 1 C getaddrinfo sfail i80 ; getaddrinfo slocalhost i200 ; inet_ntop i2 bAAAAAA== ; hello"]
+         "Q 1 C getaddrinfo sfail i80 ; getaddrinfo slocalhost i200 ; inet_ntop i2 bAAAAAA== ; hello",
+         "Q 1 C socket ; socket ; socket ; socket ; read @1 ; readline @2 ; echo @4 ; readall @3 ; recv @0 i19",
+         "Q 1 C socket ; recv @0 i1 kflags i0 ; socket kfamily @0 ktype N ; listen @0 kx ( i1 )"]
 
 
 def op_inputs():

@@ -1,5 +1,6 @@
-// hn_vectors.c: runs vectors/protocol/*.vec against the C agent (host socket backend), byte for byte.
-// Usage: hn_vectors FILE.vec... ; prints TAP and a closing "N passed, N failed" line.
+// hn_vectors.c: runs vectors/protocol/*.vec against the C agent (host socket backend), byte for byte:
+// each `expect` after a `send` is the next line the agent wrote (`+` lines, then the last), and
+// nothing may be left over. Usage: hn_vectors FILE.vec... ; TAP and a closing "N passed, N failed".
 #include <stdio.h>
 #include <string.h>
 
@@ -61,6 +62,7 @@ int main(int argc, char **argv) {
             continue;
         }
         int in_record = 0, skip = 0, bad = 0, exchanges = 0;
+        size_t seen = 0;    // what the expects after the last send have matched of hn_capture
         for (;;) {
             char *got = fgets(line, sizeof line, fp);
             size_t n = got ? strlen(line) : 0;
@@ -68,6 +70,11 @@ int main(int argc, char **argv) {
                 line[--n] = 0;
             }
             if (!got || n == 0) {
+                if (in_record && !skip && seen != hn_capture_len) {
+                    printf("# %s: the agent wrote more than the record expects\n", name);
+                    vec_show("more    ", hn_capture + seen, hn_capture_len - seen);
+                    bad = 1;
+                }
                 if (in_record) {
                     // end of a record: its verdict, then close what it left open
                     for (int h = 0; h < HN_MAXHANDLES; h++) {
@@ -107,7 +114,7 @@ int main(int argc, char **argv) {
                 skip = bad = exchanges = 0;
                 snprintf(name, sizeof name, "%s", strcmp(key, "name") == 0 ? val : "(unnamed)");
                 hn_agent_init(&agent, &port, in, out);
-                hn_capture_len = 0;
+                hn_capture_len = seen = 0;
             }
             if (strcmp(key, "agent") == 0 && strcmp(val, "sockconf-c") != 0) {
                 skip = 1;
@@ -125,7 +132,12 @@ int main(int argc, char **argv) {
                     len = vec_unescape(val, buf);
                 }
                 buf[len++] = '\n';
-                hn_capture_len = 0;
+                if (seen != hn_capture_len) {
+                    printf("# %s: the agent wrote more than the record expects\n", name);
+                    vec_show("more    ", hn_capture + seen, hn_capture_len - seen);
+                    bad = 1;
+                }
+                hn_capture_len = seen = 0;
                 if (hn_agent_feed(&agent, buf, len) < 0) {
                     printf("# %s: link write failed\n", name);
                     bad = 1;
@@ -137,12 +149,17 @@ int main(int argc, char **argv) {
                     buf[len++] = '\n';
                 }
                 exchanges++;
-                if (len != hn_capture_len || memcmp(buf, hn_capture, len) != 0) {
+                // the next line the agent wrote (none, for `-`)
+                size_t next = seen;
+                while (next < hn_capture_len && hn_capture[next++] != '\n') {
+                }
+                if (len != next - seen || memcmp(buf, hn_capture + seen, len) != 0) {
                     printf("# %s: exchange %d differs\n", name, exchanges);
                     vec_show("expected", buf, len);
-                    vec_show("got     ", hn_capture, hn_capture_len);
+                    vec_show("got     ", hn_capture + seen, next - seen);
                     bad = 1;
                 }
+                seen = next;
             }
         }
         fclose(fp);
