@@ -1,6 +1,8 @@
 # agent.py: the harness agent of harness/PROTOCOL.md in Python, for MicroPython (unix port and
 # boards) and CPython 3.8+. Same checks in the same order, codes and limits as hn_agent.c; the
-# socket layer is the port's own module, and every op reports exactly what it did.
+# socket layer is the port's own module, every op is called exactly as asked (keyword arguments
+# too; read() without a size reads to EOF, its answer continued over `+` lines), and every op
+# reports exactly what it did.
 # Run: `micropython agent.py` or `python3 agent.py` (protocol on stdin/stdout). $SOCKCONF_HOST and
 # $SOCKCONF_LISTEN_HOST give HELLO's host and listen_host; a board gets them as main()'s arguments.
 # A line that is exactly 0x04 (a console's end of file) ends the agent, as EOF does on a pipe.
@@ -36,6 +38,7 @@ MAXDEPTH = 8
 LIMIT = MAXLINE - 10    # room for " <crc>\n"
 SLACK = 128             # kept after returned data for brackets and an address
 LASTROOM = 16           # " ; ? unsupported": the longest answer an op can fall back to
+KWMAX = 32              # longest keyword name
 LONG = object()         # readline(): the line was longer than MAXLINE
 PIECE = 256             # readline(): bytes read at a time
 
@@ -53,7 +56,8 @@ for _n, _s in OPS:
     SIGS[_n.encode()] = (_n, _s.replace("|", "").replace("*", ""), _s[-2] if _s[-1:] == "*" else "",
                          len(_req) - (2 if _req[-1:] == "*" else 0))
 BUFFER_OPS = ("readinto", "recv_into", "recvfrom_into")
-SIZED = ("read", "readline")    # without a size: at most what fits
+CORE = ("hello", "reset", "const", "echo")     # the agent's own ops: no keyword arguments
+MORE = ("read", "readline", "readall")      # given only the handle, their result may be continued
 B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 HEXU = b"0123456789ABCDEF"
 B64V = bytearray(b"\xff" * 256)    # byte: its base64 value, 255 if none
@@ -65,7 +69,7 @@ for _k in range(16):
     HEXV[HEXU[_k]] = _k
 for _c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/":
     SAFE[_c] = 1
-SP, SEMI, LPAR, RPAR, LBRK, RBRK, AT, EQ, PCT = 32, 59, 40, 41, 91, 93, 64, 61, 37
+SP, SEMI, LPAR, RPAR, LBRK, RBRK, AT, EQ, PCT, KW = 32, 59, 40, 41, 91, 93, 64, 61, 37, 107
 # The errno names HELLO lists (the C harness's table); exceptions are named from errno.errorcode.
 ERRNOS = ("EPERM ENOENT EINTR EIO EBADF EAGAIN ENOMEM EACCES EFAULT EBUSY EEXIST EINVAL ENFILE EMFILE "
           "ENOSPC EPIPE ERANGE ENOTSOCK EDESTADDRREQ EMSGSIZE EPROTOTYPE ENOPROTOOPT EPROTONOSUPPORT "
@@ -408,7 +412,8 @@ def seal(pieces):
 
 
 def line(a, b):
-    """The answer to one line (bytes without '\n' and '\r') as a list of bytes, or None."""
+    """The answer to one line (bytes without '\n' and '\r') as a list of bytes-like pieces (a
+    continued result's `+` lines first, then the last line), or None."""
     n = len(b)
     if n == 0:
         return None
@@ -434,35 +439,78 @@ def line(a, b):
     code = request(b, p, e, ops)
     if code:
         return seal([b"X ", seq, b" ", code.encode()])
-    out, pos, res = [b"R ", seq], 2 + len(seq), []
+    out, pos, res, lines = [b"R ", seq], 2 + len(seq), [], []
     for k in range(len(ops)):
         if pos + LASTROOM > LIMIT:
             break   # not even `? code` would fit: this op and the rest do not run
         if k:
             out.append(b" ;")
             pos += 2
+        name, args, kws = ops[k]
         try:
-            r = run(a, ops[k][0], ops[k][1], res, k, pos + 2)
+            r = run(a, name, args, kws, res, k, pos + 2)
             head, n = b" = ", _len(r)
         except Fail as f:
             r, head, n = None, b" ? " + f.args[0].encode(), 0
         except Exception as x:
             r, head, n = None, b" ! " + raised(a, x), 0
-        if pos + len(head) + n > LIMIT:
+        more = r is not None and name in MORE and len(args) == 1 and not kws
+        if pos + len(head) + n > LIMIT and not more:
             r, head, n = None, b" ? overflow", 0
         res.append(r)
         out.append(head)
         pos += len(head) + n
         if r is not None:
             out.extend(r)
+            if pos > LIMIT:     # a result that may be continued: `+` lines, and no reference back
+                out, pos = cut(out, seq, pos, lines)
+                for j in range(k + 1):
+                    res[j] = None
         elif mode == 83:    # S: stop at the first op that did not return
             break
-    return seal(out)
+    return lines + seal(out)
+
+
+def cut(out, seq, pos, lines):
+    """The text of out (pos bytes, more than a line) as `+` lines of exactly MAXLINE bytes, appended to
+    lines, and the line left (PROTOCOL.md section 4): `+ <seq> <Pi> <crc>`, then `R <seq> <Pn>`; the
+    text is cut every LIMIT - len("R <seq> ") bytes, and Pn is not empty. Returns (line, its length)."""
+    hdr = len(seq) + 3
+    room = LIMIT - hdr
+    full = (pos - hdr - 1) // room
+    skip, left, cur, n, todo = hdr, [b"R ", seq, b" "], [b"+ ", seq, b" "], 0, full
+    for x in out:
+        x = memoryview(x)
+        if skip:
+            d = min(skip, len(x))
+            x, skip = x[d:], skip - d
+        while len(x):
+            if not todo:
+                left.append(x)
+                break
+            take = min(room - n, len(x))
+            cur.append(x[:take])
+            x, n = x[take:], n + take
+            if n == room:
+                lines.extend(seal(cur))
+                cur, n, todo = [b"+ ", seq, b" "], 0, todo - 1
+    return left, pos - full * room
+
+
+def _kw_ok(b, p, q):
+    """A keyword name: [a-z_][a-z0-9_]*, at most KWMAX characters."""
+    if not 0 < q - p <= KWMAX:
+        return False
+    for k in range(p, q):
+        c = b[k]
+        if not (97 <= c <= 122 or c == 95 or (k > p and 48 <= c <= 57)):
+            return False
+    return True
 
 
 def request(b, p, e, ops):
     """Check a request's ops in order (PROTOCOL.md section 3): None, or the first fault's code.
-    Fills ops with (name, [arguments as (text, start, end)])."""
+    Fills ops with (name, [positional arguments as (text, start, end)], [(keyword, (text, start, end))])."""
     while p < e:
         q = _tend(b, p, e)
         if q - p == 1 and b[p] == SEMI:
@@ -473,9 +521,27 @@ def request(b, p, e, ops):
         if len(ops) == MAXOPS:
             return "range"
         name, letters, star, least = sig
-        args = []
+        args, kws = [], []
         p = _next(b, p, e)
         while p < e and not (b[p] == SEMI and _tend(b, p, e) - p == 1):
+            if b[p] == KW:  # a keyword argument: its name, a name the op has already, its value, the counts
+                q = _tend(b, p, e)
+                key = b[p + 1:q]
+                if not _kw_ok(b, p + 1, q) or [1 for x, _ in kws if x == key]:
+                    return "syntax"
+                p = _next(b, p, e)
+                if p >= e:
+                    return "syntax"
+                code, q, kind = _check(b, p, e, MAXDEPTH)
+                if code:
+                    return code
+                if len(args) + len(kws) == MAXARGS or name in CORE:
+                    return "arity"
+                kws.append((key, (b, p, q - 1 if q < e else q)))
+                p = q
+                continue
+            if kws:
+                return "syntax"     # a positional argument after a keyword argument
             code, q, kind = _check(b, p, e, MAXDEPTH)
             if code:
                 return code
@@ -489,7 +555,7 @@ def request(b, p, e, ops):
             p = q
         if len(args) < least:
             return "arity"
-        ops.append((name, args))
+        ops.append((name, args, kws))
         if p < e:
             p = _next(b, p, e)
             if p >= e:
@@ -497,33 +563,44 @@ def request(b, p, e, ops):
     return None if ops else "syntax"
 
 
-def run(a, name, args, res, k, pos):
+def _resolve(arg, letter, res, k):
+    """The text (text, start, end) of an argument, a reference resolved to what it names; Fail `ref`
+    or `type`."""
+    t, p, q = arg
+    if t[p] != AT:
+        return t, p, q
+    path = [int(x) for x in t[p + 1:q].split(b".")]
+    if path[0] >= k or res[path[0]] is None:
+        raise Fail("ref")
+    got = res[path[0]]
+    if len(got) > 1 or isinstance(got[0], memoryview):
+        got[:] = [_join(got)]   # joined once, for every reference to it
+    t, p, q = got[0], 0, len(got[0])
+    for j in path[1:]:
+        span = _item(t, p, q, j)
+        if span is None:
+            raise Fail("ref")
+        p, q = span
+    kind = _kind(t, p, _tend(t, p, q))
+    if kind == "@" or not _type_ok(letter, kind):
+        raise Fail("type")  # a reference echoed inside a container is text, not a value
+    return t, p, q
+
+
+def run(a, name, args, kws, res, k, pos):
     """Resolve references, check sizes and the handle (in hn_agent.c's order), run op k; the text
     of what it returned. pos: where its value would start in the response."""
     _, letters, star, _ = SIGS[name.encode()]
     room = 0 if pos + SLACK >= LIMIT else (LIMIT - pos - SLACK) // 4 * 3
-    for i in range(len(args)):
-        t, p, q = args[i]
-        letter = letters[i] if i < len(letters) else star
-        if t[p] == AT:
-            path = [int(x) for x in t[p + 1:q].split(b".")]
-            if path[0] >= k or res[path[0]] is None:
-                raise Fail("ref")
-            got = res[path[0]]
-            if len(got) > 1 or isinstance(got[0], memoryview):
-                got[:] = [_join(got)]   # joined once, for every reference to it
-            t, p, q = got[0], 0, len(got[0])
-            for j in path[1:]:
-                span = _item(t, p, q, j)
-                if span is None:
-                    raise Fail("ref")
-                p, q = span
-            args[i] = (t, p, q)
-            kind = _kind(t, p, _tend(t, p, q))
-            if kind == "@" or not _type_ok(letter, kind):
-                raise Fail("type")  # a reference echoed inside a container is text, not a value
-        if letter == "z" and int(t[p + 1:q]) > room:
-            raise Fail("range")
+    for i in range(len(args) + len(kws)):
+        if i < len(args):
+            letter = letters[i] if i < len(letters) else star
+            t, p, q = args[i] = _resolve(args[i], letter, res, k)
+            if letter == "z" and int(t[p + 1:q]) > room:
+                raise Fail("range")
+        else:   # keyword values: any value
+            key, x = kws[i - len(args)]
+            kws[i - len(args)] = (key, _resolve(x, "v", res, k))
     if name == "echo":
         out = [b"("]
         for t, p, q in args:
@@ -540,6 +617,7 @@ def run(a, name, args, res, k, pos):
         obj = a.table[h][0]
         args = args[1:]
     v = [_val(t, p, q)[0] for t, p, q in args]
+    kw = dict((key.decode(), _val(t, p, q)[0]) for key, (t, p, q) in kws)
     if name == "hello":
         return hello(a)
     if name == "reset":
@@ -549,18 +627,16 @@ def run(a, name, args, res, k, pos):
     if name == "poll":
         if not has(name):
             raise Fail("unsupported")
-        return enc(a, poll(a, v[0], v[1]), False, [])
+        return enc(a, poll(a, v[0], v[1], kw), False, [])
     if obj is None:     # a module function
         f = getattr(socket, name, None)
         if f is None:
             raise Fail("unsupported")
-        return enc(a, f(*v), True, [])
+        return enc(a, f(*v, **kw), True, [])
     if name in BUFFER_OPS:  # the buffer's length, then the method's own arguments
         buf = bytearray(v[0])
-        return enc(a, (getattr(obj, name)(buf, *v[1:]), buf), True, [])
-    if name in SIZED and not v:
-        v = [room]
-    r = getattr(obj, name)(*v)
+        return enc(a, (getattr(obj, name)(buf, *v[1:], **kw), buf), True, [])
+    r = getattr(obj, name)(*v, **kw)    # exactly as asked: read() reads to EOF
     if name == "close":
         a.table[h][1] = False
     return enc(a, r, True, [])
@@ -575,7 +651,8 @@ def const(name):
     return None
 
 
-def poll(a, entries, timeout):
+def poll(a, entries, timeout, kw):
+    """select.poll() with these (handle, eventmask) registered, then its poll(timeout, **kw)."""
     p, objs = select.poll(), []
     for x in entries:
         if not (isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], H) and isinstance(x[1], int)
@@ -585,7 +662,7 @@ def poll(a, entries, timeout):
         p.register(o, x[1])
         objs.append((x[0].n, o))
     out = []
-    for o, ev in p.poll(timeout):
+    for o, ev in p.poll(timeout, **kw):
         for n, mine in objs:    # CPython answers with the fd, MicroPython with the object
             if mine is o or (isinstance(o, int) and _fileno(mine) == o):
                 out.append((H(n), ev))
@@ -696,7 +773,7 @@ def hello(a):
             machine = os.uname().machine
         except Exception:
             machine = sys.platform
-    pairs = [("proto", 1), ("impl", impl.name), ("version", ".".join([str(x) for x in impl.version[:3]])),
+    pairs = [("proto", 2), ("impl", impl.name), ("version", ".".join([str(x) for x in impl.version[:3]])),
              ("machine", machine), ("maxline", MAXLINE), ("maxops", MAXOPS), ("handles", HANDLES)]
     if a.host:
         pairs.append(("host", a.host))
