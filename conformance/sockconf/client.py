@@ -1,4 +1,5 @@
 """Host client: sends requests over a transport and matches responses (PROTOCOL.md section 7)."""
+import re
 import time
 
 from . import wire
@@ -23,6 +24,15 @@ class ProtocolReject(ClientError):
 
 class ProtocolError(ClientError):
     """The target answered something the protocol does not allow."""
+
+
+class KeywordsUnsupported(ClientError):
+    """A keyword argument for a target whose protocol (version 1) has no form for one."""
+
+    def __init__(self, op, proto):
+        self.op, self.proto = op, proto
+        super().__init__("op %r has a keyword argument, and the target speaks protocol %r, which has none "
+                         "(keyword arguments came with version 2)" % (op, proto))
 
 
 class OpFailed(ClientError):
@@ -51,6 +61,10 @@ class Client:
         self.bytes_out += len(data)
 
     def _send(self, ops, mode):
+        proto = (self.info or {}).get("proto", wire.PROTO)
+        for name, args in ops:
+            if proto < 2 and any(isinstance(a, wire.Kw) for a in args):
+                raise KeywordsUnsupported(name, proto)
         self.seq = self.seq % wire.MAX_SEQ + 1
         line = wire.encode_request(self.seq, ops, mode)
         maxline, maxops = (self.info or {}).get("maxline"), (self.info or {}).get("maxops")
@@ -72,7 +86,7 @@ class Client:
             if raw is None:
                 return
             text = raw.decode("latin-1").rstrip("\r\n")
-            (self.stale if text.startswith(("R ", "X ")) else self.noise).append(text)
+            (self.stale if text.startswith(("R ", "X ", "+ ")) else self.noise).append(text)
 
     def _readline(self, deadline):
         raw = self.transport.readline(deadline)
@@ -89,31 +103,60 @@ class Client:
             raise TargetDied(e.status, e.stderr_tail, [name for name, _ in ops]) from None
 
     def _call(self, ops, mode, timeout):
+        """One request; its response may come as `+` lines then its `R` line (PROTOCOL.md section
+        4): the deadline covers them all, `+` lines of another seq are stale, at most
+        wire.MAX_MORE of them."""
         names = [name for name, _ in ops]
         seconds = timeout * self.timeout_scale
         seq, resent = self._send(ops, mode), False
         deadline = time.monotonic() + seconds
+        more = []      # the texts of this response's `+` lines so far
         while True:
             raw = self._readline(deadline)
             if raw is None:
                 raise TargetSilent(names, seconds)
             text = raw.decode("latin-1").rstrip("\r\n")
+            if text.startswith("+ "):
+                self._more(text, seq, more)
+                continue
             if not text.startswith(("R ", "X ")):
                 self.noise.append(text)
                 continue
+            other = re.match(r"[RX] ([0-9]+) ", text)
+            if other and int(other.group(1)) != seq and not more:
+                self.stale.append(text)     # (the last line of a stale continued response too)
+                continue
             try:
-                resp = wire.decode_response(text)
+                resp = wire.decode_response(text, more)
             except wire.WireError as e:
-                raise ProtocolError("target sent a bad response line (%s): %s" % (e, text)) from None
-            if resp.seq is not None and resp.seq != seq:
-                self.stale.append(text)
-            elif resp.reject == "crc" and not resent:
+                raise ProtocolError("target sent a bad response line (%s): %.300s" % (e, text)) from None
+            if more and (resp.seq != seq or resp.reject):
+                raise ProtocolError("target sent %d `+` lines of request %d, then: %.300s" % (len(more), seq, text))
+            if resp.reject == "crc" and not resent:
                 seq, resent = self._send(ops, mode), True
             elif resp.reject:
                 raise ProtocolReject(resp.reject, text)
             else:
                 self._check_count(resp, ops, mode, text)
                 return resp
+
+    def _more(self, text, seq, more):
+        """Take a `+` line: its text for the pending response, or a stale one."""
+        try:
+            got, piece = wire.decode_more(text)
+        except wire.WireError as e:
+            raise ProtocolError("target sent a bad `+` line (%s): %.200s" % (e, text)) from None
+        if got != seq:
+            self.stale.append(text)
+            return
+        maxline = (self.info or {}).get("maxline")
+        if maxline and len(text) + 1 != maxline:
+            raise ProtocolError("target sent a `+` line of %d bytes; every one is maxline (%d) bytes: %.200s"
+                                % (len(text) + 1, maxline, text))
+        if len(more) == wire.MAX_MORE:
+            raise ProtocolError("target sent more than %d `+` lines for request %d (the bound of PROTOCOL.md "
+                                "section 7)" % (wire.MAX_MORE, seq))
+        more.append(piece)
 
     @staticmethod
     def _check_count(resp, ops, mode, text):
@@ -134,13 +177,14 @@ class Client:
         return r.value
 
     def hello(self):
-        """The target's HELLO as a dict; ProtocolError unless it speaks protocol 1."""
+        """The target's HELLO as a dict; ProtocolError unless it speaks protocol 2 or 1 (1: no
+        keyword arguments, KeywordsUnsupported if a request has one)."""
         pairs = self.value("hello")
         if not (isinstance(pairs, list) and all(isinstance(p, tuple) and len(p) == 2 for p in pairs)):
             raise ProtocolError("hello did not return a list of (key, value) pairs: %r" % (pairs,))
         info = dict(pairs)
-        if info.get("proto") != 1:
-            raise ProtocolError("target speaks protocol %r, this client speaks 1" % (info.get("proto"),))
+        if info.get("proto") not in (1, 2):
+            raise ProtocolError("target speaks protocol %r, this client speaks 2 and 1" % (info.get("proto"),))
         self.info = info
         return info
 

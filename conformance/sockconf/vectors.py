@@ -19,14 +19,25 @@ class VectorError(Exception):
 class Step:
     send: bytes                 # the bytes written, '\n' included
     lineno: int
-    expect: str = None          # the exact answer line without '\n'; '-' for no answer
+    lines: list = field(default_factory=list)   # the answer's exact lines without '\n': its `+`
+                                # lines (a continued response), then its last; ['-'] for no answer
     request: dict = None        # JSON meaning of send
-    response: dict = None       # JSON meaning of expect
+    response: dict = None       # JSON meaning of the whole answer
 
     @property
     def line(self):
         """The send without its final '\\n'."""
         return self.send[:-1]
+
+    @property
+    def expect(self):
+        """The answer's last line ('-' for no answer), None before an `expect` came."""
+        return self.lines[-1] if self.lines else None
+
+    @property
+    def more(self):
+        """The answer's `+` lines."""
+        return self.lines[:-1]
 
 
 @dataclass
@@ -80,8 +91,8 @@ def parse_text(text, path="<vectors>"):
         if rec is not None:
             if not rec.steps:
                 raise VectorError(path, n, "record %r has no send" % rec.name)
-            if rec.steps[-1].expect is None:
-                raise VectorError(path, rec.steps[-1].lineno, "send without expect")
+            if rec.steps[-1].expect is None or rec.steps[-1].expect.startswith("+ "):
+                raise VectorError(path, rec.steps[-1].lineno, "send without expect, or `+` lines without the last")
             records.append(rec)
 
     lines = text.split("\n")
@@ -108,20 +119,31 @@ def parse_text(text, path="<vectors>"):
                 raise VectorError(path, n, "%r comes once, non-empty, before the first send" % key)
             setattr(rec, key, value)
         elif key in ("send", "send-fill"):
-            if step and step.expect is None:
-                raise VectorError(path, step.lineno, "send without expect")
+            if step and (step.expect is None or step.expect.startswith("+ ")):
+                raise VectorError(path, step.lineno, "send without expect, or `+` lines without the last")
             step = Step(b"", n)
             rec.steps.append(step)
-        elif key in ("expect", "request", "response"):
-            if step is None or getattr(step, key) is not None or key == "response" and step.expect in (None, "-"):
-                raise VectorError(path, n, "%r needs a send (a response, an expect) before it, once" % key)
+        elif key == "expect":
+            # several: `+` lines, then the last (PROTOCOL.md section 4)
+            if step is None or step.response is not None or (step.lines and not step.expect.startswith("+ ")):
+                raise VectorError(path, n, "'expect' needs a send before it; more than one only after `+` lines")
+            if step.lines and not value.startswith(("R ", "+ ")):
+                raise VectorError(path, n, "after `+` lines, an 'expect' is a `+` line or the `R` line")
+        elif key in ("request", "response"):
+            if step is None or getattr(step, key) is not None or key == "response" and (
+                    step.expect in (None, "-") or step.expect.startswith("+ ")):
+                raise VectorError(path, n, "%r needs a send (a response, the last expect) before it, once" % key)
         else:
             raise VectorError(path, n, "unknown key %r (or a missing blank line before 'name')" % key)
         if step is not None and key in ("send", "send-fill", "expect", "request", "response"):
             try:
-                setattr(step, "send" if key.startswith("send") else key, _value(key, value))
+                parsed = _value(key, value)
             except ValueError as e:
                 raise VectorError(path, n, "bad %s: %s" % (key, e)) from None
+            if key == "expect":
+                step.lines.append(parsed)
+            else:
+                setattr(step, "send" if key.startswith("send") else key, parsed)
     finish(len(lines))
     return records
 
@@ -147,10 +169,10 @@ def load_all(directory=VECTOR_DIR):
 
 
 def next_answer(transport, seconds):
-    """The next `R`/`X` line from transport within seconds (console noise skipped), or None.
-    A target that dies raises TargetDied."""
+    """The next `R`, `X` or `+` line from transport within seconds (console noise skipped), or
+    None. A target that dies raises TargetDied."""
     deadline = time.monotonic() + seconds
     while True:
         line = transport.readline(deadline)
-        if line is None or line.startswith((b"R ", b"X ")):
+        if line is None or line.startswith((b"R ", b"X ", b"+ ")):
             return line

@@ -1,4 +1,5 @@
-"""Codec of the harness wire protocol (harness/PROTOCOL.md): values, requests, responses, typed JSON."""
+"""Codec of the harness wire protocol (harness/PROTOCOL.md, version 2): values, keyword arguments,
+requests, responses (continued over `+` lines too), typed JSON."""
 import binascii
 import re
 import zlib
@@ -8,6 +9,8 @@ from urllib.parse import unquote_to_bytes
 
 OPS_DEF = Path(__file__).resolve().parent.parent.parent / "harness" / "ops.def"
 MAX_SEQ = 999999999
+PROTO = 2           # the protocol version this codec speaks (HELLO's proto); it reads 1 too
+MAX_MORE = 4096     # `+` lines one response may have (PROTOCOL.md section 7)
 
 
 class WireError(Exception):
@@ -77,14 +80,50 @@ def _arg_error(name, k, v):
     return None
 
 
+def _next_arg_error(name, before, a, check=True):
+    """The fault, as (code, sentence), of argument a of op name after the arguments before, in an
+    agent's order (PROTOCOL.md section 3), its own value's syntax aside; None if there is none.
+    check=False: only the structure (the keywords' names and places)."""
+    kws = [x.name for x in before if isinstance(x, Kw)]
+    if isinstance(a, Kw):
+        if not isinstance(a.name, str) or not re.fullmatch(_KW, a.name):
+            return "syntax", "a keyword is [a-z_][a-z0-9_]* of at most %d characters, not %r" % (KWMAX, a.name)
+        if a.name in kws:
+            return "syntax", "keyword argument %r given twice" % a.name
+        if check and len(before) == MAXARGS:
+            return "arity", "op %r takes at most %d arguments, keyword arguments included" % (name, MAXARGS)
+        if check and name in CORE_OPS:
+            return "arity", "op %r takes no keyword arguments" % name
+        return None
+    if kws:
+        return "syntax", "positional argument after keyword argument %r" % kws[-1]
+    if not check:
+        return None
+    _, hi, _, _ = _arity(OPS[name])
+    if len(before) == (MAXARGS if hi is None else hi):
+        return _arity_error(name, "more")
+    return _arg_error(name, len(before), a)
+
+
 def check_op(name, args):
-    """None if the op is valid, else (code, sentence) with code 'op', 'arity' or 'type'."""
+    """None if the op is valid, else (code, sentence) with code 'op', 'syntax' (keyword arguments:
+    a bad or repeated name, a positional one after them), 'arity' or 'type'."""
     if name not in OPS:
         return "op", "unknown op %r" % name
+    for k, a in enumerate(args):    # the keyword arguments' names and places
+        bad = _next_arg_error(name, args[:k], a, False)
+        if bad:
+            return bad
+    positional = [a for a in args if not isinstance(a, Kw)]
+    if len(positional) < len(args):
+        if len(args) > MAXARGS:
+            return "arity", "op %r takes at most %d arguments, keyword arguments included" % (name, MAXARGS)
+        if name in CORE_OPS:
+            return "arity", "op %r takes no keyword arguments" % name
     lo, hi, _, _ = _arity(OPS[name])
-    if len(args) < lo or len(args) > (MAXARGS if hi is None else hi):
-        return _arity_error(name, len(args))
-    for k, a in enumerate(args):
+    if len(positional) < lo or len(positional) > (MAXARGS if hi is None else hi):
+        return _arity_error(name, len(positional))
+    for k, a in enumerate(positional):
         bad = _arg_error(name, k, a)
         if bad:
             return bad
@@ -100,6 +139,21 @@ class Handle:
 
     def __repr__(self):
         return "h%d" % self.n
+
+
+@dataclass(frozen=True)
+class Kw:
+    """A keyword argument (wire `k<name> <value>`; requests only, PROTOCOL.md section 3): in an op's
+    argument list after its positional arguments, e.g. ("recv", [Ref(1), 64, Kw("flags", 0)]) calls
+    recv(64, flags=0). value is any value, a Ref too."""
+    name: str
+    value: object
+
+    def __repr__(self):
+        return "%s=%r" % (self.name, self.value)
+
+
+CORE_OPS = ("hello", "reset", "const", "echo")   # the agent's own ops: a keyword argument is `arity`
 
 
 class Ref:
@@ -134,6 +188,8 @@ _B64 = r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?"
 _STR = r"(?:[A-Za-z0-9._~:/-]|%[0-9A-F]{2})*"
 _REF = r"@(%s)((?:\.(?:%s))*)" % (_HANDLE, r"0|[1-9][0-9]{0,8}|-[1-9][0-9]{0,7}")  # items of 9 chars at most
 _REF_MAX = 40                   # a whole reference token, in characters
+KWMAX = 32                      # longest keyword name
+_KW = r"[a-z_][a-z0-9_]{0,%d}" % (KWMAX - 1)
 
 
 def _b64(data):
@@ -168,6 +224,8 @@ def encode_value(v):
         if v.k < 0:
             raise ValueError("a reference names a non-negative op index, not %d" % v.k)
         return repr(v)
+    if isinstance(v, Kw):
+        raise ValueError("a keyword argument is an argument of an op, never a value: %r" % (v,))
     if isinstance(v, (tuple, list)):
         if any(isinstance(x, Ref) for x in v):
             raise ValueError("a reference is a whole argument, never an item of a tuple or list: %r" % (v,))
@@ -301,10 +359,19 @@ class Request:
     ops: list  # [(name, [args])]
 
 
+def _encode_arg(a):
+    if isinstance(a, Kw):
+        if not isinstance(a.name, str) or not re.fullmatch(r"[\x21-\x7e]+", a.name):
+            raise ValueError("keyword name %r is not a single printable token" % (a.name,))
+        return "k%s %s" % (a.name, encode_value(a.value))
+    return encode_value(a)
+
+
 def encode_request(seq, ops, mode="S", check=True):
     """The request line, without '\\n'. check=True raises ValueError for anything an agent would
-    reject (op name, arity, type, 64-bit ints, nesting; not maxline/maxops, which the client
-    knows); check=False builds deliberately wrong requests, only the structure is checked."""
+    reject (op name, keyword arguments, arity, type, 64-bit ints, nesting; not maxline/maxops,
+    which the client knows); check=False builds deliberately wrong requests, only the structure
+    is checked."""
     if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq <= MAX_SEQ:
         raise ValueError("seq must be an int in 0..%d, not %r" % (MAX_SEQ, seq))
     if mode not in ("S", "C"):
@@ -318,7 +385,7 @@ def encode_request(seq, ops, mode="S", check=True):
         bad = check_op(name, list(args)) if check else None
         if bad:
             raise ValueError(bad[1])
-        parts.append(" ".join([name, *map(encode_value, args)]))
+        parts.append(" ".join([name, *map(_encode_arg, args)]))
     line = _frame("Q %d %s %s" % (seq, mode, " ; ".join(parts)))
     if check:
         try:
@@ -332,8 +399,10 @@ def decode_request(line, check=True, maxline=None, maxops=None):
     """Parse a request line as an agent does (PROTOCOL.md section 3), raising WireError with the
     code and .seq of the agent's `X` answer. Order: `long` (if maxline), CRC, `Q`, seq, mode,
     printable bytes and single spaces, then op by op: op name, `range` for an op past maxops,
-    then token by token: value syntax (`range` past 64-bit ints or nesting deeper than 8), arity,
-    type; too few arguments at the op's end.
+    then argument by argument: a keyword argument's name (`syntax`: malformed or repeated), its
+    value's syntax (`range` past 64-bit ints or nesting deeper than 8), too many arguments and a
+    keyword on a core op (`arity`); a positional argument after a keyword (`syntax`), its value's
+    syntax, too many arguments (`arity`), its type; too few positional arguments at the op's end.
     check=False skips the op-name, arity and type checks."""
     if isinstance(line, str):
         line = line.encode("utf-8", "surrogateescape")
@@ -360,17 +429,27 @@ def decode_request(line, check=True, maxline=None, maxops=None):
                 raise WireError("op", "unknown op %r" % name)
             if maxops is not None and len(ops) == maxops:
                 raise WireError("range", "more than maxops %d ops" % maxops)
-            lo, hi, _, _ = _arity(sig or "")
+            lo = _arity(sig or "")[0]
+            check_arg = check and sig is not None
             while i < len(toks) and toks[i] != ";":
-                v, i = _parse(toks, i, True, MAXDEPTH)
-                if check and len(args) == (MAXARGS if hi is None else hi):
-                    raise WireError(*_arity_error(name, "more"))
-                bad = check and _arg_error(name, len(args), v)
+                if toks[i][:1] == "k":
+                    key = toks[i][1:]
+                    bad = _next_arg_error(name, args, Kw(key, None), False)
+                    if bad:
+                        raise WireError(*bad)
+                    v, i = _parse(toks, i + 1, True, MAXDEPTH)
+                    v = Kw(key, v)
+                elif any(isinstance(a, Kw) for a in args):
+                    raise WireError(*_next_arg_error(name, args, None, False))
+                else:
+                    v, i = _parse(toks, i, True, MAXDEPTH)
+                bad = _next_arg_error(name, args, v, check_arg)
                 if bad:
                     raise WireError(*bad)
                 args.append(v)
-            if check and len(args) < lo:
-                raise WireError(*_arity_error(name, len(args)))
+            positional = len([a for a in args if not isinstance(a, Kw)])
+            if check_arg and positional < lo:
+                raise WireError(*_arity_error(name, positional))
             ops.append((name, args))
             if i == len(toks):
                 break
@@ -436,9 +515,31 @@ def _result(g):
     raise WireError("syntax", "bad result %r" % " ".join(g))
 
 
-def decode_response(line):
-    """Parse an `R` or `X` line (trailing CR/LF ignored); WireError 'crc' or 'syntax'."""
-    toks = _split(_unframe(line))
+_HEAD = r"(0|[1-9][0-9]{0,8}) "   # a line's seq and the space after it
+
+
+def decode_more(line):
+    """(seq, text) of a `+` line, `+ <seq> <text> <crc>` (PROTOCOL.md section 4; trailing CR/LF
+    ignored): the text is what lies between `<seq> ` and ` <crc>`, taken by position (it may start
+    or end with a space, or cut a token in two). WireError 'crc' or 'syntax'."""
+    body = _unframe(line)
+    m = re.match(r"\+ " + _HEAD, body)
+    if not m or len(body) == m.end():
+        raise WireError("syntax", "not a `+` line: %.60s" % body)
+    return int(m.group(1)), body[m.end():]
+
+
+def decode_response(line, more=()):
+    """Parse an `R` or `X` line (trailing CR/LF ignored); WireError 'crc' or 'syntax'. more: the
+    texts of the `+` lines of its seq that came before it (decode_more), in order: the response
+    is then `R <seq> ` and those texts and its own, read as one line."""
+    body = _unframe(line)
+    if more:
+        m = re.match(r"R " + _HEAD, body)
+        if not m or len(body) == m.end():
+            raise WireError("syntax", "`+` lines not ended by an `R` line of text: %.60s" % body)
+        body = body[:m.end()] + "".join(more) + body[m.end():]
+    toks = _split(body)
     if toks[0] == "X" and len(toks) == 3 and re.fullmatch(_CODE, toks[2]):
         return Response(None if toks[1] == "-" else _seq(toks[1]), [], toks[2])
     if toks[0] != "R" or len(toks) < 4:
@@ -461,6 +562,22 @@ def encode_response(seq, results):
     if not results:
         raise ValueError("a response carries at least one result")
     return _frame("R %d %s" % (seq, " ; ".join(map(_encode_result, results))))
+
+
+def encode_lines(seq, results, maxline):
+    """The lines of the `R` response for these results, without '\\n' (PROTOCOL.md section 4): one
+    line if it fits in maxline, else `+` lines of exactly maxline bytes and the last line, the text
+    after `R <seq> ` cut every maxline - len("R <seq> ") - 10 characters."""
+    line = encode_response(seq, results)
+    head = "R %d " % seq
+    text, room = line[len(head):-9], maxline - 10 - len(head)
+    if room <= 0:
+        raise ValueError("maxline %d has no room for the text of a response" % maxline)
+    lines = []
+    while len(text) > room:
+        lines.append(_frame("+ %d %s" % (seq, text[:room])))
+        text = text[room:]
+    return lines + [_frame(head + text)]
 
 
 def encode_reject(seq, code):
@@ -514,8 +631,22 @@ def from_json(o):
     raise ValueError("not a JSON value meaning: %r" % (o,))
 
 
+def arg_to_json(a):
+    """JSON meaning of an op's argument: a value's, or {"kw": [NAME, VALUE]} for a Kw."""
+    return {"kw": [a.name, to_json(a.value)]} if isinstance(a, Kw) else to_json(a)
+
+
+def arg_from_json(o):
+    if isinstance(o, dict) and list(o) == ["kw"]:
+        x = o["kw"]
+        if isinstance(x, list) and len(x) == 2 and isinstance(x[0], str):
+            return Kw(x[0], from_json(x[1]))
+        raise ValueError("not a keyword argument meaning: %r" % (o,))
+    return from_json(o)
+
+
 def request_to_json(req):
-    return {"seq": req.seq, "mode": req.mode, "ops": [[n, [to_json(a) for a in args]] for n, args in req.ops]}
+    return {"seq": req.seq, "mode": req.mode, "ops": [[n, [arg_to_json(a) for a in args]] for n, args in req.ops]}
 
 
 def request_from_json(o):
@@ -523,7 +654,7 @@ def request_from_json(o):
             and all(isinstance(op, list) and len(op) == 2 and isinstance(op[0], str)
                     and isinstance(op[1], list) for op in o["ops"])):
         raise ValueError("not a request meaning: %r" % (o,))
-    return Request(o["seq"], o["mode"], [(n, [from_json(a) for a in args]) for n, args in o["ops"]])
+    return Request(o["seq"], o["mode"], [(n, [arg_from_json(a) for a in args]) for n, args in o["ops"]])
 
 
 def _result_to_json(r):
