@@ -1,6 +1,7 @@
 """A scripted stand-in agent for the client and transport tests (stdin/stdout, or --pty)."""
 import os
 import sys
+import time
 import tty
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
@@ -39,6 +40,8 @@ def serve(inp, out):
                 lines.append(">>> print('hello from the console')")
             if "stale" in opts:
                 lines.append(wire.encode_response(req.seq + 1000, [wire.Ok(None)]))
+            if "stale-more" in opts:   # a late continued answer: its `+` lines and its last
+                lines += wire.encode_lines(req.seq + 1000, [wire.Ok(b"\xcd" * 5000)], MAXLINE)
             if "crc-once" in opts and not crc_sent:
                 crc_sent = True
                 lines.append(wire.encode_reject(None if opts["crc-once"] == "anon" else req.seq, "crc"))
@@ -46,14 +49,27 @@ def serve(inp, out):
                 lines.append(wire.encode_reject(req.seq, opts["reject"]))
             else:
                 results = [answer(n, a) for n, a in req.ops] + [wire.Ok(None)] * ("extra" in opts)
-                lines.append(wire.encode_response(req.seq, results))
-            os.write(out, "".join(l + "\r\n" if "crlf" in opts else l + "\n" for l in lines).encode())
+                got = wire.encode_lines(req.seq, results, MAXLINE)
+                if "short-more" in opts and len(got) > 1:
+                    got[0] = wire.encode_lines(req.seq, results, MAXLINE - 1)[0]
+                if "x-after-more" in opts and len(got) > 1:
+                    got[-1] = wire.encode_reject(req.seq, "op")
+                lines += got
+            for l in lines:
+                os.write(out, (l + "\r\n" if "crlf" in opts else l + "\n").encode())
+                if "slow-more" in opts and l.startswith("+ "):
+                    time.sleep(float(opts["slow-more"]))    # after each `+` line
+
+
+MAXLINE = 4096
 
 
 def answer(name, args):
     if name == "hello":
-        return wire.Ok([("proto", int(opts.get("proto", 1))), ("impl", "fake"), ("maxline", 4096),
-                        ("maxops", 16), ("ops", ["hello", "reset", "const"])])
+        return wire.Ok([("proto", int(opts.get("proto", 2))), ("impl", "fake"), ("maxline", MAXLINE),
+                        ("maxops", 16), ("ops", ["hello", "reset", "const", "read"])])
+    if name == "read":     # --read=N bytes: a continued answer when they do not fit in a line
+        return wire.Ok(b"\xab" * int(opts.get("read", 100)))
     if name == "reset":
         return wire.Ok(2)
     if name == "const":

@@ -45,15 +45,17 @@ def argv(interp):
 
 
 def _exchange(cmd, rec, transport=PipeTransport):
-    """Run a record on a fresh agent; the first (line number, expected, got) that differs, or None."""
+    """Run a record on a fresh agent; the first (line number, expected, got) that differs, or None.
+    Every line of an answer is compared: a continued one's `+` lines, then its last."""
     with transport(cmd) as t:
         for step in rec.steps:
             t.write(step.send)
             if step.expect == "-":
                 continue
-            got = vectors.next_answer(t, 5.0)
-            if got != step.expect.encode() + b"\n":
-                return step.lineno, step.expect, got
+            for line in step.lines:
+                got = vectors.next_answer(t, 5.0)
+                if got != line.encode() + b"\n":
+                    return step.lineno, line[:200], got[:200] if got else got
         if rec.steps[-1].expect == "-":
             got = vectors.next_answer(t, 0.2)
             if got is not None:
@@ -250,7 +252,7 @@ def test_size_and_heap_on_micropython(tmp_path):
     free, loaded, peak = map(int, out.stdout.split())
     assert 64 * 1024 <= free < 66 * 1024    # what a board with 64 KiB free has
     for k, r in enumerate(recs):
-        want = "".join(s.expect + "\n" for s in r.steps if s.expect != "-")
+        want = "".join(line + "\n" for s in r.steps if s.expect != "-" for line in s.lines)
         assert (tmp_path / ("rec%d.out" % k)).read_text() == want, r.name
     print(json.dumps({"source bytes": AGENT.stat().st_size, "uploaded bytes": sum(map(len, chunks)),
                       "chunks": len(chunks), "free heap": free, "heap after loading": loaded,

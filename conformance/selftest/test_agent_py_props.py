@@ -2,7 +2,8 @@
 # on CPython, in process: lines go through the agent's own serve() (line assembly, '\r', `long`,
 # the 0x04 line) over a stub socket layer, like hn_fuzz.c's stub backend, so no op blocks or touches
 # the network. The model of what a line must get is the host's own checker, wire.decode_request
-# (a private copy that knows the agent's 8-argument limit, which PROTOCOL.md does not state).
+# (a private copy that knows the agent's 8-argument limit, which PROTOCOL.md does not state); an
+# answer continued over `+` lines (PROTOCOL.md section 4) must be cut as wire.encode_lines cuts.
 import importlib.util
 import io
 import signal
@@ -34,7 +35,7 @@ assert (MAXLINE, MAXOPS, MAXDEPTH) == (4096, 16, wire.MAXDEPTH)
 
 # The model: wire.py's request checker, with `*` signatures bounded at the agent's MAXARGS.
 MODEL = _load("sockconf_wire_model", Path(wire.__file__))
-MODEL.Ref, MODEL.Handle, MODEL.WireError = wire.Ref, wire.Handle, wire.WireError   # values comparable
+MODEL.Ref, MODEL.Handle, MODEL.WireError, MODEL.Kw = wire.Ref, wire.Handle, wire.WireError, wire.Kw   # comparable
 MODEL.OPS = dict((n, "|" + s[-2] * MAXARGS if s.endswith("*") else s) for n, s in wire.OPS.items())
 
 XCODES = {"crc", "long", "syntax", "op", "arity", "type", "range"}
@@ -52,7 +53,9 @@ PROPS = settings(max_examples=300, deadline=None, derandomize=True, database=Non
 def backend():
     """A fresh stub `socket` and `select` module pair and the log of the calls they got."""
     log = []
-    box = types.SimpleNamespace()   # box.ret: what getaddrinfo returns, when set (the encoder tests)
+    # box.ret: what getaddrinfo returns, when set (the encoder tests); box.stream: what read, readline and
+    # readall without a size return; box.kw: the keyword arguments recv got
+    box = types.SimpleNamespace(stream=b"", kw=[])
 
     class Sock:
         count = 0
@@ -103,8 +106,10 @@ def backend():
             self._call("sendto", (data, addr))
             return len(data)
 
-        def recv(self, n):
+        def recv(self, n, **kw):
             self._call("recv", (n,))
+            if kw:
+                box.kw.append(("recv", kw))
             if n < 0:
                 raise ValueError("negative buffersize in recv")
             return bytes(k * 7 + 3 & 255 for k in range(n))
@@ -117,15 +122,15 @@ def backend():
 
         def read(self, *a):
             self._call("read", a)
-            return bytes(max(a[0], 0)) if a else b""
+            return bytes(max(a[0], 0)) if a else box.stream
 
         def readline(self, *a):
             self._call("readline", a)
-            return bytes(max(a[0], 0)) if a else b""
+            return bytes(max(a[0], 0)) if a else box.stream
 
         def readall(self):
             self._call("readall", ())
-            return b""
+            return box.stream
 
         def _into(self, name, buf, a):
             self._call(name, (buf,) + a)
@@ -245,9 +250,15 @@ class Session:
 
     def ask(self, line):
         """The one answer to one line (str or bytes, without '\\n')."""
-        got = self.feed((line.encode() if isinstance(line, str) else line) + b"\n")
+        got = self.answer(line)
         assert len(got) == 1, got
         return got[0]
+
+    def answer(self, line):
+        """The lines of the answer to one line: a continued one's `+` lines, then its last."""
+        got = self.feed((line.encode() if isinstance(line, str) else line) + b"\n")
+        assert got and all(x.startswith(b"+ ") for x in got[:-1]), got
+        return got
 
 
 def seal(body):
@@ -276,12 +287,6 @@ def expected_reject(line):
     except wire.WireError as e:
         return (wire.encode_reject(e.seq, e.code) + "\n").encode()
     return None
-
-
-def decode(answer, line):
-    """wire.decode_response of an answer: every answer decodes (a reference inside a tuple or list
-    is `syntax`, so none is ever echoed back unresolved)."""
-    return wire.decode_response(answer.decode("ascii").rstrip("\n"))
 
 
 def same(x, y):
@@ -331,18 +336,25 @@ def check_calls(log):
 
 
 def check_answer(line, answer, ran):
-    """The answer to one line the agent saw: exactly the model's `X`, or a well-formed `R` to it
-    (hn_fuzz.c's fz_check_answer); ran: the calls the target got for it."""
-    assert len(answer) <= MAXLINE and answer.endswith(b"\n"), answer[:80]
-    assert all(0x20 <= c <= 0x7E for c in answer[:-1]), answer
+    """The answer to one line the agent saw (its lines: bytes, or a list of a continued answer's `+`
+    lines and its last): exactly the model's `X`, or a well-formed `R` to it (hn_fuzz.c's
+    fz_check_answer), continued only as PROTOCOL.md 4 says; ran: the calls the target got for it."""
+    lines = [answer] if isinstance(answer, bytes) else answer
+    for x in lines:
+        assert len(x) <= MAXLINE and x.endswith(b"\n"), x[:80]
+        assert all(0x20 <= c <= 0x7E for c in x[:-1]), x
+    answer = lines[-1]
     want = expected_reject(line)
     if want is not None:
-        assert answer == want and want.split(b" ")[2].decode() in XCODES, (line[:200], answer, want)
+        assert lines == [want] and want.split(b" ")[2].decode() in XCODES, (line[:200], lines, want)
         assert ran == [], "a rejected request ran: %r" % ran
         return None
     req = MODEL.decode_request(line)
-    resp = decode(answer, line)
+    assert all(len(x) == MAXLINE and x.startswith(b"+ %d " % req.seq) for x in lines[:-1]), lines
+    resp = wire.decode_response(answer.decode("ascii"), [wire.decode_more(x.decode("ascii"))[1] for x in lines[:-1]])
     assert resp.reject is None and resp.seq == req.seq, (line[:200], answer)
+    if len(lines) > 1:
+        assert [x.decode().rstrip("\n") for x in lines] == wire.encode_lines(resp.seq, resp.results, MAXLINE)
     n = len(resp.results)
     assert 1 <= n <= len(req.ops), (line[:200], answer)
     if req.mode == "S":
@@ -370,9 +382,9 @@ def run_lines(data):
         clean = raw.replace(b"\r", b"")
         if clean == b"\x04":
             break
-        assert len(got) == (1 if clean else 0), (raw[:200], got)
+        assert bool(got) == bool(clean) and all(x.startswith(b"+ ") for x in got[:-1]), (raw[:200], got)
         if got:
-            answers.append(check_answer(clean, got[0], s.log[before:]))
+            answers.append(check_answer(clean, got, s.log[before:]))
     assert len(answers) == len(seen)
     if b"\x04" not in [raw.replace(b"\r", b"") for raw in data.split(b"\n")]:
         assert s.ask(seal("Q 1 S echo i1")).startswith(b"R 1 = ( i1 ) "), "not served after the input"
@@ -424,10 +436,15 @@ def arg(letter):
 
 @st.composite
 def op_call(draw):
+    """An op with arguments of its signature, and now and then keyword arguments after them."""
     name = draw(st.sampled_from(sorted(wire.OPS)))
     lo, hi, letters, star = wire._arity(wire.OPS[name])
     count = draw(st.integers(lo, min(hi if hi is not None else MAXARGS, MAXARGS)))
-    return name, [draw(arg(letters[k] if k < len(letters) else star)) for k in range(count)]
+    args = [draw(arg(letters[k] if k < len(letters) else star)) for k in range(count)]
+    if name not in wire.CORE_OPS and draw(st.integers(0, 3)) == 0:
+        names = draw(st.lists(st.sampled_from(["flags", "x", "_y2", "a" * 32]), unique=True, max_size=2))
+        args += [wire.Kw(n, draw(arg("v"))) for n in names[:MAXARGS - count]]
+    return name, args
 
 
 @st.composite
@@ -451,7 +468,7 @@ KNOWN = [
     "@1.0.-1", "@0.-0", "@-1", "@0.1234567890", "@0.123456789", "@0.-12345678", "@0.-123456789", "@1234567890",
     "@0" + ".0" * 19, "@10" + ".0" * 19, "@0" + ".-1" * 12, "@0" + ".-1" * 13, "@", "@0.", "@999999999",
     "@0.999999999", "@0.-99999999", "i20", "i5000", "i99999999", "s127.0.0.1", "", "x", "\x7f", "\x00", "\t",
-    "\x04", "\x03", "\xff"]
+    "\x04", "\x03", "\xff", "kx", "k", "kX", "k1", "k_", "k_1", "kflags", "kx-y", "k" + "a" * 32, "k" + "a" * 33]
 TOKENS = st.one_of(
     st.sampled_from(sorted(wire.OPS) + KNOWN),
     st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=1, max_size=6),
@@ -593,7 +610,7 @@ def test_any_input_one_answer_per_line(lines):
     data = b"\n".join(lines) + b"\n"
     run_lines(data)
     s = Session()   # the same input in one piece
-    got = s.feed(data)
+    got = [x for x in s.feed(data) if not x.startswith(b"+ ")]
     want = agent_view(data)
     assert len(got) == len(want)
     for line, ans in zip(want, got):
@@ -883,6 +900,63 @@ def test_hostile_references(k, path, name):
     ref = wire.Ref(k, *path)
     assume(len(repr(ref)) <= 40)
     _reference(ref, name)
+
+
+# ---- 5. keyword arguments and results continued over `+` lines ----
+
+def test_methods_are_called_as_asked():
+    """PROTOCOL.md 3, keyword arguments, and 5, `read`/`readline` without a size and `readall`: the
+    agent calls `method(*positional, **keywords)`, and read(), readline(), readall() with nothing added."""
+    s = Session()
+    line = wire.encode_request(1, [("socket", []), ("recv", [wire.Ref(0), 5, wire.Kw("flags", 0)]),
+                                   ("read", [wire.Ref(0)]), ("readline", [wire.Ref(0)]), ("readall", [wire.Ref(0)]),
+                                   ("listen", [wire.Ref(0), wire.Kw("backlog", wire.Ref(1))])], "C")
+    r = wire.decode_response(s.ask(line).decode()).results
+    assert s.box.kw == [("recv", {"flags": 0})], s.box.kw
+    assert [c for c in s.log if c[0] in ("read", "readline", "readall")] == [("read", ()), ("readline", ()),
+                                                                           ("readall", ())]
+    assert r[1] == wire.Ok(bytes(k * 7 + 3 & 255 for k in range(5)))
+    assert isinstance(r[5], wire.Raised) and r[5].cls == "TypeError"    # the stub's listen takes no keyword
+
+
+@PROPS
+@given(n=st.integers(0, 13000) | st.integers(3030, 3070) | st.integers(6090, 6130), pad=st.integers(0, 4000),
+       op=st.sampled_from(["read", "readline", "readall"]), mode=st.sampled_from("SC"))
+def test_continued_results(n, pad, op, mode):
+    """PROTOCOL.md 4: a result of read/readline without a size or readall that does not fit goes on over `+`
+    lines, each exactly maxline bytes, cut where wire.encode_lines cuts (hn_agent.c cuts there too); the ops
+    after it run while ` ; ? unsupported` fits in the last line, and a reference to it or to an op before it is
+    `? ref`; one that fits is not continued."""
+    s = Session()
+    s.box.stream = bytes(k * 7 + 3 & 255 for k in range(n))
+    ops = [("socket", []), ("echo", ["A" * pad]), (op, [wire.Handle(0)]), ("echo", [wire.Ref(2)]),
+           ("echo", [wire.Ref(1)]), ("echo", [5])]
+    line = wire.encode_request(4, ops, mode)
+    lines = s.answer(line)
+    resp = check_answer(line.encode(), lines, s.log)
+    r = resp.results
+    assert r[2] == wire.Ok(s.box.stream), (n, pad)
+    if len(lines) > 1:
+        want = [wire.AgentError("ref"), wire.AgentError("ref"), wire.Ok((5,))] if mode == "C" else [wire.AgentError("ref")]
+        assert r[3:] == want[:len(r) - 3]
+        assert len(r) == 3 + len(want) or len(lines[-1]) - 10 + agent.LASTROOM > LIMIT
+    else:
+        assert wire.AgentError("ref") not in r
+        assert len(wire.encode_response(4, r)) + 1 <= MAXLINE
+
+
+@PROPS
+@given(n=st.integers(3000, 9000), kind=st.sampled_from(["recv", "getaddrinfo"]))
+def test_only_those_results_are_continued(n, kind):
+    """PROTOCOL.md 4: "every other op keeps today's `? overflow` / `? range` rules": a sized read, any
+    other op's result too long for the line is `? range` or `? overflow`, never `+` lines."""
+    s = Session()
+    s.box.stream = bytes(n)
+    s.box.ret = [bytes(n)]
+    ops = [("socket", []), ("read", [wire.Handle(0), n]) if kind == "recv" else ("getaddrinfo", ["h", 1])]
+    r = wire.decode_response(s.ask(wire.encode_request(5, ops, "C")).decode()).results     # one line
+    assert r[1] in (wire.AgentError("range"), wire.AgentError("overflow"), wire.Ok(bytes(n)), wire.Ok([bytes(n)]))
+    assert isinstance(r[1], wire.AgentError) or len(wire.encode_response(5, r)) + 1 <= MAXLINE
 
 
 # ---- regressions ----

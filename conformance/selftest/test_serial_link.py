@@ -106,7 +106,7 @@ def test_upload_start_talk_and_leave(board, paste):
     # and again: a second session on the same board starts from its friendly REPL
     t = serial_link.SerialLink(board.path, 115200)
     try:
-        assert Client(t).hello()["proto"] == 1
+        assert Client(t).hello()["proto"] == 2
     finally:
         t.close()
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from sockconf import wire
-from sockconf.client import Client, OpFailed, ProtocolError, ProtocolReject, TargetDied, TargetSilent
+from sockconf.client import (Client, KeywordsUnsupported, OpFailed, ProtocolError, ProtocolReject, TargetDied,
+                             TargetSilent)
 from sockconf.transport import PipeTransport, PtyTransport, SerialTransport
 
 HERE = Path(__file__).resolve().parent
@@ -86,7 +87,7 @@ def test_client_hello_reset_const_counters():
     c = fake("--noise", "--stale", "--crlf")
     try:
         info = c.hello()
-        assert info["proto"] == 1 and info["impl"] == "fake" and c.info is info
+        assert info["proto"] == 2 and info["impl"] == "fake" and c.info is info
         assert c.reset() == 2
         assert c.const("AF_INET", "NO_SUCH") == {"AF_INET": 10, "NO_SUCH": None}
         assert c.round_trips == 3 and len(c.noise) == 3 and len(c.stale) == 3
@@ -140,7 +141,7 @@ def test_client_reject():
 
 
 def test_client_protocol_errors():
-    for opts, match in ((["--proto=2"], "protocol 2"), (["--extra"], "2 results to 1 ops")):
+    for opts, match in ((["--proto=3"], "protocol 3"), (["--extra"], "2 results to 1 ops")):
         c = fake(*opts)
         try:
             with pytest.raises(ProtocolError, match=match):
@@ -151,6 +152,81 @@ def test_client_protocol_errors():
     try:
         with pytest.raises(OpFailed, match="'recv' did not return a value: AgentError\\(unsupported\\)"):
             c.value("recv", wire.Handle(0), 1)
+    finally:
+        c.transport.close()
+
+
+def test_client_continued_response():
+    """PROTOCOL.md 4 and 7: a response continued over `+` lines is one response; a late continued
+    answer to another request (its `+` lines and its last line) is stale; the client counts every byte."""
+    c = fake("--read=9000", "--stale-more", "--noise")
+    try:
+        c.hello()
+        before = c.bytes_in
+        assert c.value("read", wire.Handle(0)) == b"\xab" * 9000
+        assert c.bytes_in - before > 12000 + 6666     # its base64 and the stale answer's
+        assert [x[:2] for x in c.stale[-4:]] == ["+ ", "R ", "+ ", "R "]
+        assert c.value("hello")[0] == ("proto", 2)      # and on it goes
+    finally:
+        c.transport.close()
+
+
+@pytest.mark.parametrize("opts,match", [
+    (["--short-more"], "a `+` line of 4095 bytes; every one is maxline"),
+    (["--x-after-more"], "`+` lines not ended by an `R` line of text: X 2 op"),
+])
+def test_client_continued_protocol_errors(opts, match):
+    c = fake("--read=9000", *opts)
+    try:
+        c.hello()
+        with pytest.raises(ProtocolError, match=match.replace("+", r"\+")):
+            c.value("read", wire.Handle(0))
+    finally:
+        c.transport.close()
+
+
+def test_client_bounds_continued_lines(monkeypatch):
+    """PROTOCOL.md 7: at most wire.MAX_MORE (4096) `+` lines; past it, a ProtocolError naming the bound."""
+    assert wire.MAX_MORE == 4096
+    monkeypatch.setattr(wire, "MAX_MORE", 2)
+    c = fake("--read=12000")
+    try:
+        c.hello()
+        with pytest.raises(ProtocolError, match="more than 2 `.` lines for request 2"):
+            c.value("read", wire.Handle(0))
+    finally:
+        c.transport.close()
+
+
+def test_client_deadline_covers_the_whole_response():
+    c = fake("--read=9000", "--slow-more=0.3")
+    try:
+        c.hello()
+        start = time.monotonic()
+        with pytest.raises(TargetSilent):
+            c.value("read", wire.Handle(0), timeout=0.45)    # each line within 0.3 s, not all three
+        assert time.monotonic() - start < 1.0
+    finally:
+        c.transport.close()
+
+
+def test_client_keywords_need_protocol_2():
+    """A keyword argument is never sent to an agent of protocol 1 (it would answer `X syntax`)."""
+    c = fake("--proto=1")
+    try:
+        assert c.hello()["proto"] == 1
+        with pytest.raises(KeywordsUnsupported, match="op 'recv' has a keyword argument, and the target speaks "
+                                                      "protocol 1"):
+            c.call([("recv", [wire.Handle(0), 1, wire.Kw("flags", 0)])])
+        assert c.round_trips == 1
+        assert c.call([("recv", [wire.Handle(0), 1])]).results == [wire.AgentError("unsupported")]
+    finally:
+        c.transport.close()
+    c = fake()
+    try:
+        c.hello()
+        r = c.call([("recv", [wire.Handle(0), 1, wire.Kw("flags", 0)])]).results
+        assert r == [wire.AgentError("unsupported")] and c.round_trips == 2
     finally:
         c.transport.close()
 

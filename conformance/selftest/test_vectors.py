@@ -33,6 +33,11 @@ def _same(a, b):
     return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
 
 
+def _response(step):
+    """The response a step's expect lines make (its `+` lines, then the last)."""
+    return wire.decode_response(step.expect, [wire.decode_more(m)[1] for m in step.more])
+
+
 @pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
 def test_file_parses(path):
     vectors.parse_file(path)
@@ -63,10 +68,10 @@ def test_codec(rec):
             assert line.encode() == step.line, where
             assert _same(wire.request_to_json(wire.decode_request(step.line, check=False)), want), where
         if step.expect != "-":
-            resp = wire.decode_response(step.expect)  # every answer must be a valid response
-            again = (wire.encode_reject(resp.seq, resp.reject) if resp.reject
-                     else wire.encode_response(resp.seq, resp.results))
-            assert again == step.expect, where + ": not canonical"
+            resp = _response(step)  # every answer must be a valid response
+            again = ([wire.encode_reject(resp.seq, resp.reject)] if resp.reject
+                     else wire.encode_lines(resp.seq, resp.results, MAXLINE))
+            assert again == step.lines, where + ": not canonical (or not cut as PROTOCOL.md section 4 says)"
             if step.response is not None:
                 want = wire.response_to_json(wire.response_from_json(step.response))
                 assert _same(wire.response_to_json(resp), want), where
@@ -82,7 +87,7 @@ def test_agent_checks(rec):
         if not step.line.replace(b"\r", b""):
             assert step.expect == "-", where + ": an empty line gets no answer"
             continue
-        want = wire.decode_response(step.expect) if step.expect != "-" else None
+        want = _response(step) if step.expect != "-" else None
         try:
             req = wire.decode_request(step.send, maxline=MAXLINE, maxops=MAXOPS)
         except wire.WireError as e:
@@ -106,7 +111,10 @@ class TestHarnessExchange:
                 t.write(step.send)
                 if step.expect == "-":
                     continue  # a wrong answer would show up as the next line instead
-                assert vectors.next_answer(t, 5.0) == step.expect.encode() + b"\n", "%s:%d" % (rec.path, step.lineno)
+                for k, line in enumerate(step.lines):
+                    got = vectors.next_answer(t, 5.0)
+                    assert got == line.encode() + b"\n", "%s:%d: line %d of %d: %.200r" % (
+                        rec.path, step.lineno, k + 1, len(step.lines), got)
             if rec.steps[-1].expect == "-":
                 assert vectors.next_answer(t, 0.2) is None, "answer to a send that expects none"
 
@@ -129,16 +137,26 @@ response: {"seq": 2, "results": [{"ok": {"handle": 0}}]}
 name: fill
 send-fill: 5 a
 expect: -
+
+name: continued
+send: Q 3 S read h1 ~crc
+expect: + 3 = bAAAA ~crc
+expect: + 3 AAAA ~crc
+expect: R 3 AA== ~crc
+response: {"seq": 3, "results": [{"ok": {"bytes": "0000000000000000"}}]}
 """ % (wire.encode_request(2, [("socket", [])]), wire.encode_response(2, [wire.Ok(wire.Handle(0))]))
 
 
 def test_parser_good():
     recs = vectors.parse_text(GOOD)
-    assert [r.name for r in recs] == ["one", "fill"] and recs[0].about.startswith("two")
+    assert [r.name for r in recs] == ["one", "fill", "continued"] and recs[0].about.startswith("two")
     s = recs[0].steps
     assert s[0].send == b"Q 1 S hello ; A\\ ~crc\n" and s[0].request is None and s[0].response is None
     assert s[1].request["seq"] == 2 and s[1].response["results"][0]["ok"] == {"handle": 0}
+    assert s[1].lines == [s[1].expect] and s[1].more == []
     assert recs[1].steps[0].send == b"aaaaa\n" and recs[1].steps[0].expect == "-"
+    c = recs[2].steps[0]
+    assert c.more == ["+ 3 = bAAAA ~crc", "+ 3 AAAA ~crc"] and c.expect == "R 3 AA== ~crc" and c.response
 
 
 @pytest.mark.parametrize("text", [
@@ -159,6 +177,12 @@ def test_parser_good():
     "name: a\nsend: x\r\nexpect: -\n",                          # CR
     "name: a\njunk\n",                                          # not key: value
     "name: a\nsend: x\nexpect: \n",                             # empty expect
+    "name: a\nsend: x\nexpect: + 1 AAAA 0\n",                   # `+` lines without the last
+    "name: a\nsend: x\nexpect: + 1 AAAA 0\nsend: y\nexpect: -\n",  # `+` lines without the last
+    "name: a\nsend: x\nexpect: + 1 AAAA 0\nexpect: -\n",        # no answer after `+` lines
+    "name: a\nsend: x\nexpect: + 1 AAAA 0\nexpect: X 1 op 0\n",  # a rejection after `+` lines
+    "name: a\nsend: x\nexpect: R 1 = N 0\nexpect: R 1 = N 0\n",  # two last lines
+    "name: a\nsend: x\nexpect: + 1 A 0\nresponse: {\"seq\": 1, \"results\": []}\nexpect: R 1 A 0\n",
 ])
 def test_parser_rejects(text):
     with pytest.raises(VectorError):

@@ -1,10 +1,11 @@
-# Unit tests of the wire codec: canonical token text, strict decoding, CRC, requests, responses, JSON.
+# Unit tests of the wire codec: canonical token text, strict decoding, CRC, requests, keyword
+# arguments, responses (continued over `+` lines too), JSON.
 import math
 
 import pytest
 
 from sockconf import wire
-from sockconf.wire import AgentError, Handle, Ok, Raised, Ref, Response, WireError
+from sockconf.wire import AgentError, Handle, Kw, Ok, Raised, Ref, Response, WireError
 
 CANONICAL = [
     (None, "N"), (True, "T"), (False, "F"),
@@ -258,3 +259,120 @@ def test_ops_table():
     assert wire.OP_NAMES[:3] == ["hello", "reset", "const"] and list(wire.OPS) == wire.OP_NAMES
     assert wire.OPS["getaddrinfo"] == "vv|iiii" and wire.OPS["const"] == "s*"
     assert len(wire.OP_NAMES) == len(set(wire.OP_NAMES)) >= 30
+
+
+# --- keyword arguments (PROTOCOL.md section 3) ---------------------------------------------------
+
+def test_keyword_round_trip():
+    ops = [("socket", []), ("recv", [Ref(0), 64, Kw("flags", 0)]),
+           ("getaddrinfo", ["h", 80, Kw("family", Ref(0)), Kw("type", (1, b"x")), Kw("_" + "a" * 31, None)])]
+    line = wire.encode_request(4, ops)
+    assert line.startswith("Q 4 S socket ; recv @0 i64 kflags i0 ; getaddrinfo sh i80 kfamily @0 ktype ( i1 beA== ) k_a")
+    req = wire.decode_request(line)
+    assert req.ops == ops and repr(ops[1][1][2]) == "flags=0"
+    j = wire.request_to_json(req)
+    assert j["ops"][1][1][2] == {"kw": ["flags", 0]} and j["ops"][2][1][2] == {"kw": ["family", {"ref": [0]}]}
+    assert wire.request_from_json(j).ops == ops
+    for bad in ({"kw": ["x"]}, {"kw": [1, 2]}, {"kw": "x"}):
+        with pytest.raises(ValueError):
+            wire.arg_from_json(bad)
+    with pytest.raises(ValueError, match="never a value"):
+        wire.encode_value((Kw("x", 1),))
+
+
+KW_FAULTS = [
+    ("recv", [Handle(0), Kw("flags", 0), 1], "syntax", "positional argument after keyword argument 'flags'"),
+    ("recv", [Handle(0), 1, Kw("x", 0), Kw("x", 1)], "syntax", "keyword argument 'x' given twice"),
+    ("recv", [Handle(0), 1, Kw("Flags", 0)], "syntax", "a keyword is"),
+    ("recv", [Handle(0), 1, Kw("1x", 0)], "syntax", "a keyword is"),
+    ("recv", [Handle(0), 1, Kw("a" * 33, 0)], "syntax", "a keyword is"),
+    ("echo", [Kw("x", 1)], "arity", "'echo' takes no keyword arguments"),
+    ("const", ["AF_INET", Kw("default", None)], "arity", "'const' takes no keyword arguments"),
+    ("close", [Handle(0)] + [Kw("k%d" % i, i) for i in range(8)], "arity", "at most 8 arguments"),
+    ("recv", [Handle(0), Kw("bufsize", 1)], "arity", "'recv' takes 2 arguments, got 1"),
+]
+
+
+@pytest.mark.parametrize("name,args,code,msg", KW_FAULTS, ids=[m for _, _, _, m in KW_FAULTS])
+def test_keyword_rules(name, args, code, msg):
+    """check_op, encode_request and decode_request (an agent's answer) agree on every rule."""
+    assert wire.check_op(name, args)[0] == code and msg in wire.check_op(name, args)[1]
+    with pytest.raises(ValueError, match=msg.replace("(", r"\(")):
+        wire.encode_request(1, [(name, args)])
+    line = wire.encode_request(1, [(name, args)], check=False)
+    with pytest.raises(WireError) as e:
+        wire.decode_request(line)
+    assert (e.value.code, e.value.seq) == (code, 1)
+
+
+def test_keywords_are_any_value_and_count():
+    for args in ([Handle(0), 1, Kw("flags", "any")], [Handle(0), 1, Kw("a" * 32, [Handle(1), (None,)])],
+                 [Handle(0)] + [Kw("k%d" % i, i) for i in range(7)], [Handle(0), Kw("x", Ref(3, -1))]):
+        name = "close" if len(args) == 8 or isinstance(args[1], Kw) else "recv"
+        assert wire.check_op(name, args) is None
+        assert wire.decode_request(wire.encode_request(2, [(name, args)])).ops == [(name, args)]
+
+
+@pytest.mark.parametrize("body,code", [
+    ("Q 5 S recv h0 i1 kBad i99999999999999999999", "syntax"),   # the name before the value
+    ("Q 5 S recv h0 i1 kx i1 kx i99999999999999999999", "syntax"),  # a repeated name before its value
+    ("Q 5 S recv h0 kx i1 i99999999999999999999", "syntax"),      # a positional one before its value
+    ("Q 5 S echo kx i99999999999999999999", "range"),              # the value before the counts
+    ("Q 5 S echo kx ( i1", "syntax"),
+    ("Q 5 S recv h0 i1 kx", "syntax"), ("Q 5 S recv h0 i1 kx ; echo", "syntax"),
+    ("Q 5 S recv h0 i1 kx ky i1", "syntax"), ("Q 5 S connect h0 ( kx i1 )", "syntax"),
+    ("Q 5 S recv h0 i1 k i1", "syntax"), ("Q 5 S recv h0 i1 kx-y i1", "syntax"),
+    ("Q 5 S recv s kx i1 i2", "type"),                              # token by token: the first fault
+    ("Q 5 S hello kx N", "arity"), ("Q 5 S recv kflags i0", "arity"),
+])
+def test_keyword_check_order(body, code):
+    with pytest.raises(WireError) as e:
+        wire.decode_request(_framed(body))
+    assert (e.value.code, e.value.seq) == (code, 5)
+
+
+# --- responses continued over `+` lines (PROTOCOL.md section 4) ---------------------------------
+
+def _lines_back(lines):
+    more = [wire.decode_more(x)[1] for x in lines[:-1]]
+    return wire.decode_response(lines[-1], more)
+
+
+def test_continued_lines_cut_anywhere():
+    """Every maxline from tiny to roomy: `+` lines are exactly maxline bytes, the last at most that,
+    and the lines decode back to the results, whether a cut falls inside a token or at a space."""
+    results = [Ok((1, "two", None)), Raised("OSError", "ECONNRESET", (104,)), Ok(b"\x00\x01" * 40), AgentError("ref")]
+    spaces = tokens = 0
+    for maxline in range(24, 400):
+        lines = wire.encode_lines(12, results, maxline)
+        assert all(len(x) + 1 == maxline and x.startswith("+ 12 ") for x in lines[:-1])
+        assert len(lines[-1]) + 1 <= maxline and lines[-1].startswith("R 12 ")
+        assert _lines_back(lines) == Response(12, results)
+        for x, y in zip(lines, lines[1:]):
+            at_space = x[-10] == " " or y[5] == " "
+            spaces += at_space
+            tokens += not at_space
+        if len(wire.encode_response(12, results)) + 1 <= maxline:
+            assert lines == [wire.encode_response(12, results)]
+    assert spaces and tokens
+    with pytest.raises(ValueError):
+        wire.encode_lines(123456, results, 19)     # no room for text after "R 123456 "
+
+
+def test_continued_line_errors():
+    lines = wire.encode_lines(3, [Ok(b"x" * 300)], 100)
+    assert len(lines) == 5 and wire.decode_more(lines[0] + "\r\n") == (3, lines[0][4:-9])
+    bad = lines[1][:-1] + ("0" if lines[1][-1] != "0" else "1")
+    with pytest.raises(WireError) as e:
+        wire.decode_more(bad)
+    assert e.value.code == "crc"
+    for body in ("+ 3 ", "+ 3", "+ x abc", "+ 03 abc", "R 3 abc", "+  3 abc"):
+        with pytest.raises(WireError) as e:
+            wire.decode_more(_framed(body))
+        assert e.value.code == "syntax", body
+    more = [wire.decode_more(x)[1] for x in lines[:-1]]
+    for last in (_framed("R 3 "), _framed("X 3 op")):     # (whose seq it is, the client checks)
+        with pytest.raises(WireError):
+            wire.decode_response(last, more)
+    with pytest.raises(WireError):
+        wire.decode_response(lines[-1])     # the last line alone is not a response
