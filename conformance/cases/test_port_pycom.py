@@ -18,7 +18,7 @@ import time
 import pytest
 
 from sockconf.case import ANY, case
-from sockconf.wire import Handle, Ok, Raised, Ref
+from sockconf.wire import Handle, Kw, Ok, Raised, Ref
 
 # socket.timeout, by the names its class can have: `timeout`, or an alias of TimeoutError
 TIMEOUT_CLASSES = ("timeout", "TimeoutError")
@@ -591,6 +591,28 @@ def test_pycom_makefile_files_are_binary(side):
         side.check(sent == BINARY, "through makefile(%r), then its close(), the peer received %r, not %r"
                    % (mode, sent, BINARY))
         side.detail("the peer saw the end of the stream after makefile(%r)'s close()" % mode, ended)
+
+
+# CPython's text arguments of makefile, each with a value its text files take
+CPYTHON_ARGS = [("encoding", "utf-8"), ("errors", "strict"), ("newline", "")]
+
+
+@pytest.mark.parametrize("name, value", CPYTHON_ARGS, ids=[a[0] for a in CPYTHON_ARGS])
+@case("pycom:makefile.cpython-args")
+def test_pycom_makefile_takes_no_cpython_text_arguments(side, name, value):
+    """"CPython's arguments: `encoding`, `errors`, and `newline` are not supported.":
+    makefile('rb', encoding='utf-8') (errors='strict', newline='') raises, or gives a file on which
+    the argument does nothing: the peer's bytes, a CRLF, a lone CR, NUL and bytes that are not UTF-8
+    among them, come through it unchanged, as bytes. Which, is reported."""
+    r = side.connected(side.source(BINARY), extra=[("settimeout", [Ref(1), 2.0]),
+                                                    ("makefile", [Ref(1), "rb", Kw(name, value)])], mode="C")
+    f = r[4]
+    side.detail("makefile('rb', %s=%r)" % (name, value), _shown(f) if not isinstance(f, Ok) else "returned a file")
+    if not isinstance(f, Ok):
+        return
+    x = side.call([("read", [f.value, len(BINARY)])], timeout=10)[0]
+    side.check(isinstance(x, Ok) and x.value == BINARY, "makefile('rb', %s=%r) returned a file; reading the peer's "
+               "%r through it gave %s" % (name, value, BINARY, _shown(x)))
 
 
 def _shut(host):
