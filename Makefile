@@ -26,7 +26,7 @@ LWIP_LIBS = $(shell pkg-config --libs lwip slirp) -lpthread
 HDRS := $(wildcard harness/*.h harness/host/*.h harness/test/*.h ref/*.h) harness/ops.def
 SAN := -g -fsanitize=address,undefined -fno-sanitize-recover=all
 
-.PHONY: conformance test deps sysdeps browser-deps build c-test py-test coverage record clean \
+.PHONY: conformance test deps sysdeps browser-deps build c-test py-test coverage record clean micropython-check \
 	matrix certificate baseline-diff junit bench bench-deps fuzz fuzz-ci
 
 # certify a target: TARGET=ref|ref-tap|harness|cmd:COMMAND|a target file, PROFILE=name, RESULTS=file.json
@@ -164,23 +164,41 @@ c-test: $(B)/hn_test_wire $(B)/hn_vectors $(B)/hn_test_agent $(B)/clang.stamp $(
 # ---- Python: host client self-tests, vectors on the Python side, and the conformance run ----
 
 ORACLE_RECORD := vectors/oracle/ref.json
+# the real MicroPython unix port (the pinned wheel's command): its verdicts are recorded too, and
+# every run must give the same (the regression gate for verdicts on a real port)
+MP := $(VENV)/bin/micropython
+MP_RECORD := vectors/oracle/micropython.json
+MP_RUN = $(VPY) -m pytest conformance/cases --target=micropython:$(MP) --profile=micropython -q \
+	  --results=$(B)/micropython-results.json
 
 py-test: deps build
 	$(VPY) -m pytest conformance --target=ref -q -ra --results=$(B)/ref-results.json $(PYTEST_ARGS)
 	cd conformance && ../$(VPY) -m sockconf.record check ../$(B)/ref-results.json ../$(ORACLE_RECORD)
 	$(VPY) -m pytest conformance/cases --target=harness -q -ra $(PYTEST_ARGS)
 	$(VPY) -m pytest conformance/cases conformance/selftest/test_backends.py --target=ref-tap -q -ra $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory micropython-check
 	$(MAKE) --no-print-directory coverage
+
+# the whole suite against real MicroPython, compared with its record: statuses and normative
+# observations (its FAILs are expected: the record says which; a change names the case)
+micropython-check: deps build
+	@rm -f $(B)/micropython-results.json
+	@$(MP_RUN) > $(B)/micropython-run.txt 2>&1; grep -E '^cases ' $(B)/micropython-run.txt || tail -n 20 $(B)/micropython-run.txt
+	cd conformance && ../$(VPY) -m sockconf.record check ../$(B)/micropython-results.json ../$(MP_RECORD)
 
 # which cases cover each clause; fails when a testable clause of the canonical document has none
 coverage: deps | $(B)
 	cd conformance && ../$(VPY) -m sockconf.coverage --strict > ../$(B)/coverage.txt; \
 	  status=$$?; tail -n 1 ../$(B)/coverage.txt; grep -E '^(problem|.*UNTESTED)' ../$(B)/coverage.txt; exit $$status
 
-# regenerate the oracle's recorded results (vectors/oracle/ref.json) from a fresh run
+# regenerate the recorded results (vectors/oracle/ref.json: the oracle's; micropython.json: the real
+# MicroPython unix port's) from fresh runs
 record: deps build
 	$(VPY) -m pytest conformance/cases --target=ref -q --results=$(B)/ref-results.json $(PYTEST_ARGS)
 	cd conformance && ../$(VPY) -m sockconf.record write ../$(B)/ref-results.json ../$(ORACLE_RECORD)
+	@rm -f $(B)/micropython-results.json
+	-$(MP_RUN) | grep -E '^(cases|FAILED|ERROR) '
+	cd conformance && ../$(VPY) -m sockconf.record write ../$(B)/micropython-results.json ../$(MP_RECORD)
 
 # ---- benchmarks (not tests): a table with the goals, and BENCH_OUT=file.json ----
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from sockconf import mpunix as sc_mpunix
 from sockconf import serial_link, vectors, wire
 from sockconf.client import Client
 from sockconf.transport import TargetDied
@@ -49,7 +50,7 @@ def board(request):
 def _mp_board():
     mp = micropython()
     if mp is None:
-        pytest.skip("no MicroPython unix binary: set SOCKCONF_MICROPYTHON=PATH or put micropython on PATH")
+        pytest.skip(sc_mpunix.WHY_NONE)
     return "--python=%s -X heapsize=69200" % mp    # 64 KiB free before the agent loads
 
 

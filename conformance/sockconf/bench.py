@@ -28,6 +28,7 @@ import tempfile
 import time
 
 from . import client as sc_client
+from . import mpunix as sc_mpunix
 from . import peers as sc_peers
 from . import transport as sc_transport
 from .wire import Handle, Ref
@@ -172,13 +173,13 @@ def footprint():
 
 def agent_figures():
     """The MicroPython agent's source size, and its heap use under a MicroPython binary
-    ($SOCKCONF_MICROPYTHON) measured as gc.mem_alloc() before and after importing it."""
+    (sockconf/mpunix.py) measured as gc.mem_alloc() before and after importing it."""
     if not AGENT.exists():
         return None, None, "harness/micropython/agent.py does not exist yet"
     src = AGENT.stat().st_size
-    mp = os.environ.get("SOCKCONF_MICROPYTHON")
-    if not (mp and os.access(mp, os.X_OK)):
-        return src, None, "no MicroPython binary: set SOCKCONF_MICROPYTHON=PATH"
+    mp = sc_mpunix.binary()
+    if not mp:
+        return src, None, sc_mpunix.WHY_NONE
     probe = ("import gc, sys\nsys.path.insert(0, %r)\ngc.collect()\na = gc.mem_alloc()\nimport agent\n"
              "gc.collect()\nprint(gc.mem_alloc() - a)\n" % str(AGENT.parent))
     r = subprocess.run([mp, "-c", probe], capture_output=True, text=True, timeout=30)

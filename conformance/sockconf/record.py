@@ -1,11 +1,13 @@
-"""Recorded oracle results (vectors/oracle/*.json): what the oracle decided for each case, kept
-as data so that a change to the oracle or to a case shows up as a difference.
+"""Recorded results (vectors/oracle/*.json): what a run decided for each case, kept as data so
+that a change to a target, to a case or to the verdicts shows up as a difference. ref.json is
+the oracle's; micropython.json the real MicroPython unix port's (the pinned wheel), FAILs and all.
 
     python -m sockconf.record write RESULTS.json RECORD.json   # make record: regenerate
     python -m sockconf.record check RESULTS.json RECORD.json   # make test: compare
 
-Only what must not vary between runs is recorded: each case's status and its normative
-observations (side.same). Details (short-write sizes, timings) are left out.
+Only what must not vary between runs is recorded: each case's status, the clause a FAIL or
+DEVIATION is about, and its normative observations (side.same). Details (short-write sizes,
+timings) are left out.
 """
 import json
 import pathlib
@@ -14,13 +16,14 @@ import sys
 
 def extract(results):
     """{case id: {"status", "observations"}} from a results file's data."""
-    return {c["id"]: {"status": c["status"], "observations": c.get("observations", {})}
+    return {c["id"]: dict({"status": c["status"], "observations": c.get("observations", {})},
+                          **({"clause": c["clause"]} if c["status"] in ("FAIL", "DEVIATION") else {}))
             for c in results["cases"]}
 
 
 def write(results_path, record_path):
     results = json.loads(pathlib.Path(results_path).read_text(encoding="utf-8"))
-    data = {"about": "Recorded by `make record` from a run of the cases against the oracle; never edit by hand.",
+    data = {"about": "Recorded by `make record` from a run of the cases; never edit by hand.",
             "target": {k: results["target"].get(k) for k in ("impl", "version", "machine", "spec")},
             "profile": results["profile"], "cases": extract(results)}
     pathlib.Path(record_path).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
@@ -42,7 +45,7 @@ def check(results_path, record_path, out=sys.stdout):
                                                          json.dumps(fresh[cid], sort_keys=True)))
     for p in problems:
         out.write(p + "\n")
-    out.write("oracle record: %d cases, %d differ from %s\n" % (len(fresh), len(problems), record_path))
+    out.write("record: %d cases, %d differ from %s\n" % (len(fresh), len(problems), record_path))
     return 1 if problems else 0
 
 
