@@ -94,7 +94,8 @@ static void hn_emit(hn_call *c, char ch) {
     c->a->out[c->pos++] = ch;
 }
 
-// A value an op returns through hn_emit (a raise, a `? code`, any other op's result must fit).
+// What the op writes goes through hn_emit: the value of an op whose result may be continued. (A
+// raise, a `? code` and any other op's result must fit in the line.)
 static int hn_emitting(const hn_call *c) {
     return c->more_ok && !c->raised;
 }
