@@ -4,29 +4,10 @@ IPv6), what getaddrinfo translates, filters and raises, inet_pton/inet_ntop, the
 Where the docs leave a point to the port (ref/SEMANTICS.md "impl-defined": the exception class
 and errno of a refused argument, whether a lenient address form is read), the case reports it
 with side.detail and checks only what the quoted sentence requires."""
-import time
-
 import pytest
 
-from sockconf.case import case
+from sockconf.case import case, shown
 from sockconf.wire import Ok, Raised, Ref
-
-
-
-def _shown(r):
-    """A raised result as 'Class ERRNO args', for details."""
-    if isinstance(r, Raised):
-        return "%s %s %r" % (r.cls, r.errno or "N", r.args)
-    return "returned %r" % (r.value,) if isinstance(r, Ok) else repr(r)
-
-
-def _datagrams(peer, n, seconds=2.0):
-    """What a UDP peer got, once it has n datagrams or after seconds."""
-    deadline = time.monotonic() + seconds
-    while len(peer.got) < n and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return [data for data, _ in peer.got]
-
 
 # ---- the native (opaque) address and tuple addresses ----
 
@@ -59,7 +40,7 @@ def test_getaddrinfo_address_serves_connect_bind_and_sendto(side):
     for x in r:
         side.ok(x, "sendto getaddrinfo(%r, %d)[0][-1]" % (side.host, udp.port))
     side.detail("sendto returned", r[-1].value)     # what sendto returns, the document does not say
-    got = _datagrams(udp, 1)
+    got = udp.datagrams(1)
     side.check(got == [b"opaque"], "the UDP peer at the address getaddrinfo gave received %r" % (got,))
 
 
@@ -86,7 +67,7 @@ def test_ipv4_tuple_serves_connect_bind_and_sendto(side):
     r = side.call([("socket", [af, dgram])] + side.bind_any(Ref(0), 1) +
                   [("sendto", [Ref(0), b"tuple", (side.host, udp.port)])])
     side.detail("sendto returned", side.ok(r[-1], "sendto((%r, %d))" % (side.host, udp.port)))
-    got = _datagrams(udp, 1)
+    got = udp.datagrams(1)
     side.check(got == [b"tuple"], "the UDP peer at (%r, %d) received %r" % (side.host, udp.port, got))
 
 
@@ -101,8 +82,8 @@ def test_ipv4_tuple_port_outside_1_to_65535_is_refused(side, port):
     r = side.call([("socket", []), ("connect", [Ref(0), (side.host, number)])], mode="C")
     side.ok(r[0], "socket()")
     side.check(isinstance(r[1], Raised), "connect((%r, %d)) %s; the port is outside 1-65535"
-               % (side.host, number, _shown(r[1])))
-    side.detail("raised", _shown(r[1]))
+               % (side.host, number, shown(r[1])))
+    side.detail("raised", shown(r[1]))
 
 
 @case("mp:addr.ipv4-no-names", "mp:addr.numeric-only-ports", needs=["tuple-address"], dns=True)
@@ -114,8 +95,8 @@ def test_name_in_a_tuple_is_refused_and_getaddrinfo_resolves_it(side):
     r = side.call([("socket", []), ("connect", [Ref(0), (name, echo.port)])], mode="C", timeout=10)
     side.ok(r[0], "socket()")
     side.check(isinstance(r[1], Raised), "connect((%r, %d)) %s: a domain name was accepted as ipv4_address"
-               % (name, echo.port, _shown(r[1])))
-    side.detail("raised", _shown(r[1]))
+               % (name, echo.port, shown(r[1])))
+    side.detail("raised", shown(r[1]))
     side.detail("the name was asked of the DNS peer", name in side.dns.queries)
     r = side.call([side.gai(name, echo), ("socket", []), ("connect", [Ref(1), Ref(0, 0, -1)]),
                    ("sendall", [Ref(1), b"named"])], timeout=10)
@@ -143,8 +124,8 @@ def test_name_in_an_ipv6_tuple_is_refused(side):
     for x in r[:4]:
         side.ok(x, "listening on ('::1', %d, 0, 0)" % port)
     side.check(isinstance(r[4], Raised), "connect((%r, %d, 0, 0)) %s: a domain name was accepted as ipv6_address"
-               % (name, port, _shown(r[4])))
-    side.detail("raised", _shown(r[4]))
+               % (name, port, shown(r[4])))
+    side.detail("raised", shown(r[4]))
     side.detail("the name was asked of the DNS peer", name in (side.dns.queries if side.dns else []))
 
 
@@ -179,8 +160,8 @@ def test_ipv6_tuple_addresses(side):
         side.ok(r[k], "a TCP socket of AF_INET6 on ('::1', %d, 0, 0)" % port)
     for k, number in ((4, port + 65536), (6, 0)):
         side.check(isinstance(r[k], Raised), "connect(('::1', %d, 0, 0)) %s; the port is outside 1-65535"
-                   % (number, _shown(r[k])))
-        side.detail("port %s" % ("0" if number == 0 else "65536+live"), _shown(r[k]))
+                   % (number, shown(r[k])))
+        side.detail("port %s" % ("0" if number == 0 else "65536+live"), shown(r[k]))
 
 
 # ---- getaddrinfo ----
@@ -203,7 +184,7 @@ def test_getaddrinfo_tuple_makes_a_socket_connected_to_the_service(side):
                 side.ok(x, "socket(*info[:3]) and connect(info[-1]) for item %d of %r" % (i, infos))
     got = echo.wait_received(len(b"via-tcp"))
     side.check(got.startswith(b"via-tcp"), "the TCP service received %r" % got)
-    datagrams = _datagrams(udp, 1)
+    datagrams = udp.datagrams(1)
     side.check(b"via-udp" in datagrams, "the UDP service received %r" % (datagrams,))
 
 
@@ -305,7 +286,7 @@ def test_getaddrinfo_with_a_bad_port(side, port):
     accessible using e.args[0]"); what getaddrinfo returns, if it returns, is the documented list
     of 5-tuples."""
     r = side.call([("getaddrinfo", [side.host, port])])[0]
-    side.detail("result", _shown(r))
+    side.detail("result", shown(r))
     _numbered(side, r, "getaddrinfo(%r, %r)" % (side.host, port))
 
 
@@ -315,7 +296,7 @@ def test_getaddrinfo_with_an_empty_host(side):
     reported; an OSError carries a number in args[0], negative or positive; what it returns, if
     it returns, is the documented list of 5-tuples."""
     r = side.call([("getaddrinfo", ["", 80])], timeout=15)[0]
-    side.detail("result", _shown(r))
+    side.detail("result", shown(r))
     _numbered(side, r, "getaddrinfo('', 80)")
 
 
@@ -349,13 +330,13 @@ def test_inet_pton_and_ntop_refuse_what_is_not_an_ipv4_address(side):
     r = side.call([("inet_pton", [af, t]) for t in bad + lenient] + [("inet_ntop", [af, b]) for b in short],
                   mode="C")
     for text, x in zip(bad, r):
-        side.check(isinstance(x, Raised), "inet_pton(AF_INET, %r) %s" % (text, _shown(x)))
-        side.detail("inet_pton %r" % text, _shown(x))
+        side.check(isinstance(x, Raised), "inet_pton(AF_INET, %r) %s" % (text, shown(x)))
+        side.detail("inet_pton %r" % text, shown(x))
     for text, x in zip(lenient, r[len(bad):]):
-        side.detail("inet_pton %r" % text, _shown(x))
+        side.detail("inet_pton %r" % text, shown(x))
     for b, x in zip(short, r[len(bad) + len(lenient):]):
-        side.check(isinstance(x, Raised), "inet_ntop(AF_INET, %r) %s" % (b, _shown(x)), "mp:inet_ntop")
-        side.detail("inet_ntop %d bytes" % len(b), _shown(x))
+        side.check(isinstance(x, Raised), "inet_ntop(AF_INET, %r) %s" % (b, shown(x)), "mp:inet_ntop")
+        side.detail("inet_ntop %d bytes" % len(b), shown(x))
 
 
 IPV6 = [("2001:db8::1", bytes.fromhex("20010db8000000000000000000000001")),
@@ -378,12 +359,12 @@ def test_inet_pton_and_ntop_convert_ipv6(side):
     back = side.call([("inet_pton", [af6, t]) for t in texts], mode="C")
     for (_, packed), text, x in zip(IPV6, texts, back):
         side.check(isinstance(x, Ok) and x.value == packed,
-                   "inet_ntop gave %r for %r, which inet_pton reads as %s" % (text, packed, _shown(x)), "mp:inet_ntop")
+                   "inet_ntop gave %r for %r, which inet_pton reads as %s" % (text, packed, shown(x)), "mp:inet_ntop")
     bad = ["2001:db8::1::2", "12345::", "1.2.3.4", "", "::g"]
     r = side.call([("inet_pton", [af6, t]) for t in bad] + [("inet_ntop", [af6, bytes(4)])], mode="C")
     for text, x in zip(bad, r):
-        side.check(isinstance(x, Raised), "inet_pton(AF_INET6, %r) %s" % (text, _shown(x)))
-    side.check(isinstance(r[-1], Raised), "inet_ntop(AF_INET6, 4 bytes) %s" % _shown(r[-1]), "mp:inet_ntop")
+        side.check(isinstance(x, Raised), "inet_pton(AF_INET6, %r) %s" % (text, shown(x)))
+    side.check(isinstance(r[-1], Raised), "inet_ntop(AF_INET6, 4 bytes) %s" % shown(r[-1]), "mp:inet_ntop")
 
 
 # ---- constants ----

@@ -4,12 +4,10 @@ bind, listen, accept, connect, setsockopt, close, and the one exception class (n
 Accepting and receiving go through non-blocking sockets retried for a bounded time, so that a
 target that never answers makes a case fail, not hang the link. Errno names are details unless
 the docs name them (ref/SEMANTICS.md says which are impl-defined)."""
-import time
-
 import pytest
 
-from sockconf.case import ANY, case
-from sockconf.wire import Handle, Ok, Raised, Ref
+from sockconf.case import ANY, case, shown
+from sockconf.wire import Handle, Raised, Ref
 
 WOULD_BLOCK = ("EAGAIN", "EWOULDBLOCK")
 NOT_FAILED = WOULD_BLOCK + ("EINPROGRESS", "ETIMEDOUT")   # "try again", not "this cannot be done"
@@ -18,17 +16,9 @@ NOT_FAILED = WOULD_BLOCK + ("EINPROGRESS", "ETIMEDOUT")   # "try again", not "th
 OSERRORS = {"OSError", "BlockingIOError", "BrokenPipeError", "ConnectionError", "ConnectionAbortedError",
             "ConnectionRefusedError", "ConnectionResetError", "InterruptedError", "PermissionError", "TimeoutError"}
 
-
-def _shown(r):
-    """A result as 'Class ERRNO args' or 'returned value', for messages and details."""
-    if isinstance(r, Raised):
-        return "%s %s %r" % (r.cls, r.errno or "N", r.args)
-    return "returned %r" % (r.value,) if isinstance(r, Ok) else repr(r)
-
-
 def _oserror(side, r, what, clause=None):
     """Check that r raised OSError (or a builtin subclass of it); r."""
-    side.check(isinstance(r, Raised) and r.cls in OSERRORS, "%s %s, not OSError" % (what, _shown(r)), clause)
+    side.check(isinstance(r, Raised) and r.cls in OSERRORS, "%s %s, not OSError" % (what, shown(r)), clause)
     return r
 
 
@@ -82,14 +72,6 @@ def _port_of(address):
         return address[1]
     return None
 
-
-def _datagrams(peer, n, seconds=2.0):
-    deadline = time.monotonic() + seconds
-    while len(peer.got) < n and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return [data for data, _ in peer.got]
-
-
 # ---- socket() ----
 
 @case("mp:socket.create")
@@ -115,7 +97,7 @@ def test_socket_makes_the_family_type_and_protocol_given(side):
                   [("sendto", [Ref(1), b"one", side.at(0)]), ("sendto", [Ref(1), b"two", side.at(0)])])
     for x in r:
         side.ok(x, "socket(%s) sending to a UDP peer" % ", ".join(map(str, args)))
-    got = _datagrams(udp, 2)
+    got = udp.datagrams(2)
     side.check(got == [b"one", b"two"], "the UDP peer received %r from two sendto, not two datagrams" % (got,))
 
 
@@ -132,7 +114,7 @@ def test_type_selects_the_protocol(side):
     for x in r:
         side.ok(x, "socket(AF_INET, SOCK_STREAM) to a TCP peer and socket(AF_INET, SOCK_DGRAM) to a UDP peer")
     side.check(echo.wait_received(3) == b"tcp", "the TCP peer received %r" % bytes(echo.received))
-    got = _datagrams(udp, 1)
+    got = udp.datagrams(1)
     side.check(got == [b"udp"], "the UDP peer received %r" % (got,))
 
 
@@ -245,8 +227,8 @@ def test_second_bind_fails(side):
                    ("socket", []), ("bind", [Ref(2), side.at(0)]), ("bind", [Ref(2), side.at(1)])], mode="C")
     for x in r[:4]:
         side.ok(x, "the first bind")
-    side.check(isinstance(r[4], Raised), "a second bind (port %d after %d) %s" % (second, first, _shown(r[4])))
-    side.detail("second bind", _shown(r[4]))
+    side.check(isinstance(r[4], Raised), "a second bind (port %d after %d) %s" % (second, first, shown(r[4])))
+    side.detail("second bind", shown(r[4]))
 
 
 @case("mp:listen", slow=0.3)
@@ -349,7 +331,7 @@ def test_accept_on_a_socket_not_listening_raises(side, state):
         side.ok(x, "a %s socket" % state)
     _oserror(side, r[-1], "accept() on a %s socket" % state)
     side.check(r[-1].errno not in WOULD_BLOCK, "accept() on a %s socket that is not listening raised %s, as if "
-               "a connection could still come" % (state, _shown(r[-1])))
+               "a connection could still come" % (state, shown(r[-1])))
     side.detail("errno", r[-1].errno)
 
 
@@ -426,7 +408,7 @@ def test_so_reuseaddr_lets_a_new_listener_take_a_port_in_time_wait(side, value):
     dialed.close()
     side.detail("host saw", repr(eof))
     plain = side.call(side.listening(port)[:-1] + [("close", [Ref(1)])], mode="C")
-    side.detail("bind without SO_REUSEADDR", _shown(plain[2]))
+    side.detail("bind without SO_REUSEADDR", shown(plain[2]))
     r = side.call(side.listening(port, options=option), mode="C")
     for x in r:
         side.ok(x, "with SO_REUSEADDR=%r again, binding port %d after its connection closed" % (value, port))
@@ -473,10 +455,10 @@ def test_every_operation_on_a_closed_socket_fails(side, state):
     for (name, _), x in zip(ops, results):
         _oserror(side, x, "%s on a closed %s socket" % (name, state))
         side.check(x.errno not in NOT_FAILED, "%s on a closed %s socket raised %s, as if it could still succeed"
-                   % (name, state, _shown(x)))
+                   % (name, state, shown(x)))
     side.detail("errnos", sorted({x.errno for x in results}))
     r = side.call([(n, [h] + a) for n, a in (("makefile", ["rb"]), ("close", [])) if n in have], mode="C")
-    side.detail("makefile, close again", [_shown(x) for x in r])
+    side.detail("makefile, close again", [shown(x) for x in r])
 
     if state == "listening":
         again = _listen(side, port)
@@ -510,9 +492,9 @@ def test_socket_failures_are_oserror_and_there_is_no_error_class(side):
     for what, ops in cases:
         r = side.call(ops, mode="C")[-1]
         if not isinstance(r, Raised):
-            side.detail(what, "did not fail: %s" % _shown(r))
+            side.detail(what, "did not fail: %s" % shown(r))
             continue
         raised[what] = "%s %s" % (r.cls, r.errno)
-        side.check(r.cls == "OSError", "%s raised %s, not OSError" % (what, _shown(r)))
+        side.check(r.cls == "OSError", "%s raised %s, not OSError" % (what, shown(r)))
     side.check(len(raised) >= 4, "only %d of %d failures happened: %r" % (len(raised), len(cases), raised))
     side.detail("raised", raised)

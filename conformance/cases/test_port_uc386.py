@@ -54,14 +54,7 @@ def test_uc386_socket_defaults_and_keywords(side):
              [wire.Kw("family", c["AF_INET"]), wire.Kw("type", c["SOCK_STREAM"]), wire.Kw("proto", 0)]),
             ("socket(family=AF_INET)", [wire.Kw("family", c["AF_INET"])]), ("socket(proto=0)", [wire.Kw("proto", 0)]),
             ("socket(AF_INET, SOCK_STREAM, 0)", [c["AF_INET"], c["SOCK_STREAM"], 0])]
-    for k, (what, args) in enumerate(ways):
-        peer, tag = side.echo(), b"default-%d" % k
-        r = side.call([side.address(side.host, peer), ("socket", args), ("connect", [Ref(1), side.at(0)]),
-                       ("sendall", [Ref(1), tag])])
-        for x, step in zip(r, ("the address", what, "connect on %s to a TCP peer" % what, "sendall on %s" % what)):
-            side.ok(x, step)
-        got = peer.wait_received(len(tag))
-        side.check(got == tag, "the TCP peer received %r from %s, which sent %r" % (got, what, tag))
+    side.made_sockets_connect(ways)
     echo = side.udp_echo()
     r = side.call([side.address("0.0.0.0", 0, "SOCK_DGRAM"), ("socket", [wire.Kw("type", c["SOCK_DGRAM"])]),
                    ("bind", [Ref(1), side.at(0)]), side.address(side.host, echo, "SOCK_DGRAM"),

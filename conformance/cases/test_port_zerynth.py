@@ -669,14 +669,7 @@ def test_zerynth_socket_defaults_make_a_tcp_socket(side):
             ("socket(type=SOCK_STREAM)", [wire.Kw("type", c["SOCK_STREAM"])]),
             ("socket(family=AF_INET)", [wire.Kw("family", c["AF_INET"])]),
             ("socket(fileno=None)", [wire.Kw("fileno", None)])]
-    for k, (what, args) in enumerate(ways):
-        peer, tag = side.echo(), b"default-%d" % k
-        r = side.call([side.address(side.host, peer), ("socket", args), ("connect", [Ref(1), side.at(0)]),
-                       ("sendall", [Ref(1), tag])])
-        for x, step in zip(r, ("the address", what, "connect on %s to a TCP peer" % what, "sendall on %s" % what)):
-            side.ok(x, step)
-        got = peer.wait_received(len(tag))
-        side.check(got == tag, "the TCP peer received %r from %s, which sent %r" % (got, what, tag))
+    side.made_sockets_connect(ways)
 
 
 def _waiting(side, backlog, n):

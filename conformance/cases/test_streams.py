@@ -1,12 +1,6 @@
 """Stream behaviour against host peers: EOF, timeouts, short writes."""
-from sockconf.case import case
+from sockconf.case import case, shown
 from sockconf.wire import Handle, Raised, Ref
-
-
-def _shown(r):
-    """A result as 'Class ERRNO' or 'returned value', for details."""
-    return "%s %s" % (r.cls, r.errno) if isinstance(r, Raised) else "returned %r" % (getattr(r, "value", r),)
-
 
 @case("uc386:quirks.recv-fin", "mp:recv.bytes")
 def test_recv_at_eof_is_empty_every_time(side):
@@ -63,7 +57,7 @@ def test_nonblocking_send_short_writes_then_eagain(side):
     # the port's too: the document says only that the socket is non-blocking
     side.detail("sends before the buffer was full", len(counts))
     side.detail("short writes", short[:4])
-    side.detail("send with nothing fitting", _shown(last))
+    side.detail("send with nothing fitting", shown(last))
     side.call([("close", [Handle(0)])])
     got = sink.drain()
     side.check(got == b"".join(chunk[:n] for n in counts),

@@ -305,6 +305,18 @@ class Side:
             self.ok(x, "setting up the connection")
         return r
 
+    def made_sockets_connect(self, ways, clause=None):
+        """For each (what, socket() arguments) of ways: a socket made so connects to a fresh TCP
+        echo peer (through address()) and the peer receives what it sends: a stream socket."""
+        for k, (what, args) in enumerate(ways):
+            peer, tag = self.echo(), b"made-%d" % k
+            r = self.call([self.address(self.host, peer), ("socket", args), ("connect", [wire.Ref(1), self.at(0)]),
+                           ("sendall", [wire.Ref(1), tag])])
+            for x, step in zip(r, ("the address", what, "connect on %s to a TCP peer" % what, "sendall on %s" % what)):
+                self.ok(x, step, clause)
+            got = peer.wait_received(len(tag))
+            self.check(got == tag, "the TCP peer received %r from %s, which sent %r" % (got, what, tag), clause)
+
     # ---- what the case decides with ----
 
     def check(self, cond, message, clause=None, observed=None):
@@ -470,6 +482,13 @@ class Side:
                 unclean.append("%s on port %s (its thread still runs)" % (type(p).__name__, getattr(p, "port", "?")))
         self._peers = []
         return unclean
+
+
+def shown(r):
+    """A result as 'Class ERRNO args' or 'returned value', for a case's messages and details."""
+    if isinstance(r, wire.Raised):
+        return "%s %s %r" % (r.cls, r.errno or "N", r.args)
+    return "returned %r" % (r.value,) if isinstance(r, wire.Ok) else repr(r)
 
 
 def _show(x):

@@ -178,6 +178,13 @@ class _Udp(_Closing):
     def answer(self, data, addr):
         """What to do with a datagram (the default: keep it only)."""
 
+    def datagrams(self, n, seconds=2.0):
+        """The data of the datagrams got so far, once there are n or after `seconds`."""
+        deadline = time.monotonic() + seconds
+        while len(self.got) < n and time.monotonic() < deadline:
+            time.sleep(0.005)
+        return [data for data, _ in self.got]
+
     def close(self):
         self._stop.set()
         _wake([self.sock])
