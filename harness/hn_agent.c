@@ -584,8 +584,8 @@ static const char *hn_check(const char *p, const char *end, const char **ops, in
                 if (r != HN_OK) {
                     return r == HN_ESYNTAX ? "syntax" : "range";
                 }
-                if (argc == HN_MAXARGS || op <= HN_OP_ECHO) {
-                    return "arity";
+                if (argc == HN_MAXARGS || op <= HN_OP_ECHO || op == HN_OP_WITH) {
+                    return "arity";     // the core ops and the with statement take none
                 }
                 names[nkw] = name;
                 namelen[nkw++] = tl;
@@ -818,7 +818,8 @@ static void hn_run(hn_call *c, const hn_result *res, int k) {
         return;
     }
     fn(c);
-    if (c->op == HN_OP_CLOSE && !c->raised && !c->fail) {
+    // close, and `with` (its block's end closes the socket: PROTOCOL.md section 5), leave the handle closed
+    if ((c->op == HN_OP_CLOSE || c->op == HN_OP_WITH) && !c->raised && !c->fail) {
         c->a->handles[c->handle].open = 0;
     }
 }

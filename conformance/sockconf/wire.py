@@ -92,7 +92,7 @@ def _next_arg_error(name, before, a, check=True):
             return "syntax", "keyword argument %r given twice" % a.name
         if check and len(before) == MAXARGS:
             return "arity", "op %r takes at most %d arguments, keyword arguments included" % (name, MAXARGS)
-        if check and name in CORE_OPS:
+        if check and name in NOKW_OPS:
             return "arity", "op %r takes no keyword arguments" % name
         return None
     if kws:
@@ -118,7 +118,7 @@ def check_op(name, args):
     if len(positional) < len(args):
         if len(args) > MAXARGS:
             return "arity", "op %r takes at most %d arguments, keyword arguments included" % (name, MAXARGS)
-        if name in CORE_OPS:
+        if name in NOKW_OPS:
             return "arity", "op %r takes no keyword arguments" % name
     lo, hi, _, _ = _arity(OPS[name])
     if len(positional) < lo or len(positional) > (MAXARGS if hi is None else hi):
@@ -153,7 +153,8 @@ class Kw:
         return "%s=%r" % (self.name, self.value)
 
 
-CORE_OPS = ("hello", "reset", "const", "echo")   # the agent's own ops: a keyword argument is `arity`
+CORE_OPS = ("hello", "reset", "const", "echo")   # the agent's own ops
+NOKW_OPS = CORE_OPS + ("with",)     # ops a keyword argument is `arity` to: the agent's own, the with statement
 
 
 class Ref:
@@ -401,8 +402,9 @@ def decode_request(line, check=True, maxline=None, maxops=None):
     printable bytes and single spaces, then op by op: op name, `range` for an op past maxops,
     then argument by argument: a keyword argument's name (`syntax`: malformed or repeated), its
     value's syntax (`range` past 64-bit ints or nesting deeper than 8), too many arguments and a
-    keyword on a core op (`arity`); a positional argument after a keyword (`syntax`), its value's
-    syntax, too many arguments (`arity`), its type; too few positional arguments at the op's end.
+    keyword on a core op or `with` (`arity`); a positional argument after a keyword (`syntax`),
+    its value's syntax, too many arguments (`arity`), its type; too few positional arguments at
+    the op's end.
     check=False skips the op-name, arity and type checks."""
     if isinstance(line, str):
         line = line.encode("utf-8", "surrogateescape")

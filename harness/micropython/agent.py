@@ -49,14 +49,15 @@ OPS = (("hello", ""), ("reset", ""), ("const", "s*"), ("echo", "v*"), ("socket",
        ("settimeout", "hn"), ("setblocking", "hv"), ("makefile", "h|si"), ("read", "h|z"),
        ("readinto", "hz|i"), ("readline", "h|z"), ("readall", "h"), ("write", "hb"), ("fileno", "h"),
        ("getaddrinfo", "vv|iiii"), ("inet_pton", "is"), ("inet_ntop", "ib"), ("poll", "li"),
-       ("recv_into", "hz|i"), ("recvfrom_into", "hz|i"), ("dnsserver", "|is"), ("ip_to_tuple", "s"))
+       ("recv_into", "hz|i"), ("recvfrom_into", "hz|i"), ("dnsserver", "|is"), ("ip_to_tuple", "s"),
+       ("with", "h"))
 SIGS = {}   # name as bytes: (name, argument letters, the repeated letter or '', how many are required)
 for _n, _s in OPS:
     _req = _s.split("|")[0]
     SIGS[_n.encode()] = (_n, _s.replace("|", "").replace("*", ""), _s[-2] if _s[-1:] == "*" else "",
                          len(_req) - (2 if _req[-1:] == "*" else 0))
 BUFFER_OPS = ("readinto", "recv_into", "recvfrom_into")
-CORE = ("hello", "reset", "const", "echo")     # the agent's own ops: no keyword arguments
+NOKW = ("hello", "reset", "const", "echo", "with")     # no keyword argument: the agent's own ops, the with statement
 MORE = ("read", "readline", "readall")      # given only the handle, their result may be continued
 B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 HEXU = b"0123456789ABCDEF"
@@ -392,8 +393,9 @@ def caps():
 
 
 def has(op):
-    """Whether the module has op: core ops always, poll with select.poll, socket methods, functions."""
-    if op in ("hello", "reset", "const", "echo"):
+    """Whether the module has op: core ops and `with` (a statement of the language) always, poll with
+    select.poll, socket methods, functions."""
+    if op in ("hello", "reset", "const", "echo", "with"):
         return True
     if op == "poll":
         return hasattr(select, "poll")
@@ -535,7 +537,7 @@ def request(b, p, e, ops):
                 code, q, kind = _check(b, p, e, MAXDEPTH)
                 if code:
                     return code
-                if len(args) + len(kws) == MAXARGS or name in CORE:
+                if len(args) + len(kws) == MAXARGS or name in NOKW:
                     return "arity"
                 kws.append((key, (b, p, q - 1 if q < e else q)))
                 p = q
@@ -633,6 +635,11 @@ def run(a, name, args, kws, res, k, pos):
         if f is None:
             raise Fail("unsupported")
         return enc(a, f(*v, **kw), True, [])
+    if name == "with":  # `with obj: pass`; an object that is no context manager raises what the target raises
+        with obj:
+            pass
+        a.table[h][1] = False   # the block's end closed it (a socket's __exit__ is its close())
+        return [b"N"]
     method = getattr(obj, name, None)
     if method is None:  # this object has no such method (a port that lacks it): the op is not run
         raise Fail("unsupported")
