@@ -352,6 +352,14 @@ static void fz_op(hn_call *c, int op) {
             fz_release(0, hn_desc(c));
         }
         return;
+    case HN_OP_WITH:    // `with s: pass`: it closes the socket (again: no error); odd handles are no
+                        // context manager, raise, and stay as they were
+        if (hn_handle_of(c) % 2) {
+            hn_raise_msg(c, "AttributeError", "'socket' object has no attribute '__exit__'");
+        } else if (hn_desc(c) != HN_CLOSED) {
+            fz_release(0, hn_desc(c));
+        }
+        return;
     case HN_OP_BIND:
     case HN_OP_CONNECT:
         if (!fz_closed(c) && hn_wire_count(hn_arg(c, 1)) != 2) {

@@ -43,7 +43,8 @@ EXTRA = ["Q 1 C socket ; recv @0 i2000 ; send @0 @1 ; recv @0 i600 ; send @0 @3"
          "Q 1 C socket ; socket ; socket ; socket ; socket ; socket ; socket ; socket ; socket ; accept @0",
          "Q 1 C getaddrinfo sfail i80 ; getaddrinfo slocalhost i200 ; inet_ntop i2 bAAAAAA== ; hello",
          "Q 1 C socket ; socket ; socket ; socket ; read @1 ; readline @2 ; echo @4 ; readall @3 ; recv @0 i19",
-         "Q 1 C socket ; recv @0 i1 kflags i0 ; socket kfamily @0 ktype N ; listen @0 kx ( i1 )"]
+         "Q 1 C socket ; recv @0 i1 kflags i0 ; socket kfamily @0 ktype N ; listen @0 kx ( i1 )",
+         "Q 1 C socket ; socket ; with @0 ; with @1 ; with @0 ; send @0 bAAE= ; send @1 bAAE= ; reset"]
 
 
 def op_inputs():
