@@ -166,6 +166,13 @@ def backend():
             log.append(("fileno", ()))
             return self.fd
 
+        def __enter__(self):    # the `with` op: a context manager whose __exit__ closes, as a socket's does
+            log.append(("with", ()))
+            return self
+
+        def __exit__(self, *exc):
+            self.close()
+
     def socket_(*args):
         log.append(("socket", args))
         if args and args[0] == 99:
@@ -441,7 +448,7 @@ def op_call(draw):
     lo, hi, letters, star = wire._arity(wire.OPS[name])
     count = draw(st.integers(lo, min(hi if hi is not None else MAXARGS, MAXARGS)))
     args = [draw(arg(letters[k] if k < len(letters) else star)) for k in range(count)]
-    if name not in wire.CORE_OPS and draw(st.integers(0, 3)) == 0:
+    if name not in wire.NOKW_OPS and draw(st.integers(0, 3)) == 0:
         names = draw(st.lists(st.sampled_from(["flags", "x", "_y2", "a" * 32]), unique=True, max_size=2))
         args += [wire.Kw(n, draw(arg("v"))) for n in names[:MAXARGS - count]]
     return name, args
@@ -957,6 +964,32 @@ def test_only_those_results_are_continued(n, kind):
     r = wire.decode_response(s.ask(wire.encode_request(5, ops, "C")).decode()).results     # one line
     assert r[1] in (wire.AgentError("range"), wire.AgentError("overflow"), wire.Ok(bytes(n)), wire.Ok([bytes(n)]))
     assert isinstance(r[1], wire.AgentError) or len(wire.encode_response(5, r)) + 1 <= MAXLINE
+
+
+def test_with_runs_the_with_statement():
+    """PROTOCOL.md 5, `with`: "`with obj: pass` ... returns None once the block has ended", "After `= N` the
+    handle counts as closed, as after `close` (`reset` does not count it); after a raise it stays as it was",
+    "an object that is no context manager gives the target's own exception ... never `? unsupported`" and
+    "`with` takes no keyword argument (`X arity`)"."""
+    s = Session()
+    ans = s.ask(wire.encode_request(1, [("socket", []), ("with", [wire.Ref(0)]), ("send", [wire.Ref(0), b"x"]),
+                                        ("reset", [])], "C"))
+    r = wire.decode_response(ans.decode()).results
+    assert r[1:] == [wire.Ok(None), wire.Raised("OSError", "EBADF", (9, "Bad file descriptor")), wire.Ok(0)], ans
+    assert [n for n, _ in s.log] == ["socket", "with", "close", "send"]
+
+    class Plain:    # a port object with close() but no __enter__ or __exit__
+        def close(self):
+            s.log.append(("close", ()))
+    agent.socket.socket = lambda *a: Plain()
+    del s.log[:]
+    r = wire.decode_response(s.ask(wire.encode_request(2, [("socket", []), ("with", [wire.Ref(0)]), ("reset", [])],
+                                                       "C")).decode()).results
+    assert isinstance(r[1], wire.Raised) and r[1].cls in ("AttributeError", "TypeError"), r   # CPython's own
+    assert r[2] == wire.Ok(1) and s.log == [("close", ())], (r, s.log)  # still open: reset closed it
+    assert s.ask(seal("Q 3 S with h0 kx i1")) == (wire.encode_reject(3, "arity") + "\n").encode()
+    hello = dict(wire.decode_value(agent._join(agent.hello(s.a)).decode(), refs=False))
+    assert "with" in hello["ops"]     # a statement of the language: the agent always has the op
 
 
 # ---- regressions ----
