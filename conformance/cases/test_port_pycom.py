@@ -1,11 +1,12 @@
 """pycom-usocket.md: what Pycom's document says beyond, or unlike, the canonical one (tuple
-addresses, blocking by default, SO_REUSEADDR on by default, sendall as an alias of send, a timeout
-exception, setblocking overriding a timeout, readall, dnsserver, EINPROGRESS = 119, its constants),
-and the sentences it shares with the canonical document where the canonical cases do not reach
-them through Pycom's own forms (getaddrinfo(host, port) without filters, settimeout(0.0), makefile
-in rb and wb only, its protocol options, raw sockets, readall). The sentences whose canonical cases
-do reach them say so in the clause inventory (same_as). These run only with a profile that names
-pycom-usocket.md; each checks Pycom's own sentence.
+addresses, blocking by default, SO_REUSEADDR on by default, a with statement closing a socket,
+sendall as an alias of send, a timeout exception, setblocking overriding a timeout, readall,
+dnsserver, EINPROGRESS = 119, its constants), and the sentences it shares with the canonical
+document where the canonical cases do not reach them through Pycom's own forms (getaddrinfo(host,
+port) without filters, settimeout(0.0), makefile in rb and wb only, its protocol options, raw
+sockets, readall). The sentences whose canonical cases do reach them say so in the clause
+inventory (same_as). These run only with a profile that names pycom-usocket.md; each checks
+Pycom's own sentence.
 
 Sockets are made as the document's examples make them: getaddrinfo(host, port) with its two
 arguments, socket() for TCP, (ipv4_address, port) tuples, settimeout in seconds."""
@@ -140,6 +141,28 @@ def test_pycom_close_flushes_queued_data_then_ends(side):
     side.check(got == expected, "after close() the peer received %d bytes; the sends reported %d"
                % (len(got), len(expected)))
     side.check(ended, "the peer got no end of stream within 5 s of close()")
+
+
+@case("pycom:close.gc")
+def test_pycom_with_statement_closes_the_socket(side):
+    """"Sockets are automatically closed when they are garbage-collected, but it is recommended to
+    `close()` them explicitly, or to use a with statement around them.": a with statement around a
+    connected socket (the `with` op: `with s: pass` on the target) closes it when the block ends:
+    the peer then sees the end of the stream, and a send on the socket raises. The
+    garbage-collection half is not checked: no sentence says when a collector runs or what it
+    finds unreachable, and MicroPython's collector is conservative (a word that looks like a
+    pointer keeps an object alive), so a socket still open after a collection breaks nothing the
+    document says."""
+    sink = side.sink()
+    h = side.connected(sink)[1].value
+    x = side.call([("with", [h])])[0]
+    side.need(isinstance(x, Ok), "a with statement around a connected socket raised %s" % _shown(x))
+    _, ended = sink.drain_to_end(5.0)
+    side.check(ended, "the peer got no end of stream within 5 s of the with block's end: the socket was not "
+               "closed")
+    x = side.call([("send", [h, b"after"])])[0]
+    side.detail("send after the with block", _shown(x))
+    side.check(isinstance(x, Raised), "send after the with block %s: the socket is still open" % _shown(x))
 
 
 @case("pycom:sendall.alias")
