@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from sockconf.case import ANY, case
+from sockconf.case import ANY, case, shown
 from sockconf.wire import Handle, Kw, Ok, Raised, Ref
 
 # socket.timeout, by the names its class can have: `timeout`, or an alias of TimeoutError
@@ -156,13 +156,13 @@ def test_pycom_with_statement_closes_the_socket(side):
     sink = side.sink()
     h = side.connected(sink)[1].value
     x = side.call([("with", [h])])[0]
-    side.need(isinstance(x, Ok), "a with statement around a connected socket raised %s" % _shown(x))
+    side.need(isinstance(x, Ok), "a with statement around a connected socket raised %s" % shown(x))
     _, ended = sink.drain_to_end(5.0)
     side.check(ended, "the peer got no end of stream within 5 s of the with block's end: the socket was not "
                "closed")
     x = side.call([("send", [h, b"after"])])[0]
-    side.detail("send after the with block", _shown(x))
-    side.check(isinstance(x, Raised), "send after the with block %s: the socket is still open" % _shown(x))
+    side.detail("send after the with block", shown(x))
+    side.check(isinstance(x, Raised), "send after the with block %s: the socket is still open" % shown(x))
 
 
 @case("pycom:sendall.alias")
@@ -271,29 +271,12 @@ def test_pycom_nonblocking_connect_raises_119(side):
 # ---- the sentences Pycom shares with the canonical document, through Pycom's forms ----
 
 WOULD_BLOCK = ("EAGAIN", "EWOULDBLOCK", "EINPROGRESS")     # "not yet": no failure
-
-
-def _shown(r):
-    """A result as 'Class ERRNO args' or 'returned value', for messages and details."""
-    if isinstance(r, Raised):
-        return "%s %s %r" % (r.cls, r.errno or "N", r.args)
-    return "returned %r" % (r.value,) if isinstance(r, Ok) else repr(r)
-
-
-def _datagrams(peer, n, seconds=2.0):
-    """What a UDP peer got, once it has n datagrams or after seconds."""
-    deadline = time.monotonic() + seconds
-    while len(peer.got) < n and time.monotonic() < deadline:
-        time.sleep(0.005)
-    return [data for data, _ in peer.got]
-
-
 def _sent_to(side, peer, op, payload, what):
     """Run op (it sends payload as one datagram to the UDP peer) until the peer has it: at most 3
     times, UDP may lose one. Whether it came."""
     for k in range(3):                    # bounded
         side.ok(side.call([op])[0], what)
-        if payload in _datagrams(peer, len(peer.got) + 1, 0.5):
+        if payload in peer.datagrams(len(peer.got) + 1, 0.5):
             return True
         side.detail("datagrams lost (%s)" % what, k + 1)
     return False
@@ -339,11 +322,11 @@ def test_pycom_socket_takes_its_protocol_options(side):
             addr = side.addr_of(side.ok(r[0], "the address"))
             h = side.ok(r[1], made)
             side.check(_sent_to(side, peer, ("sendto", [h, payload, addr]), payload, "sendto on " + made),
-                       "%s: the UDP peer received %r, not the datagram %r" % (made, _datagrams(peer, 0, 0), payload))
+                       "%s: the UDP peer received %r, not the datagram %r" % (made, peer.datagrams(0, 0), payload))
     for name in OTHER_PROTOCOLS:
         v = side.const(name)
         r = side.call([("socket", [c["AF_INET"], c["SOCK_DGRAM"], v])])[0] if v is not None else None
-        side.detail("socket(AF_INET, SOCK_DGRAM, %s)" % name, "the module has none" if r is None else _shown(r))
+        side.detail("socket(AF_INET, SOCK_DGRAM, %s)" % name, "the module has none" if r is None else shown(r))
 
 
 def _to_eof(host, seconds=2.0):
@@ -396,9 +379,9 @@ def test_pycom_setsockopt_turns_address_reuse_off_and_on(side, off, on):
     side.ok(r[0], "the address")
     side.ok(r[1], "socket()")
     side.ok(r[2], "setsockopt(SOL_SOCKET, SO_REUSEADDR, %r)" % (off,), "pycom:setsockopt.value")
-    side.detail("bind with SO_REUSEADDR off, the port in TIME_WAIT", _shown(r[3]))
+    side.detail("bind with SO_REUSEADDR off, the port in TIME_WAIT", shown(r[3]))
     side.check(isinstance(r[3], Raised), "with SO_REUSEADDR set to %r, bind to port %d, which a connection in "
-               "TIME_WAIT holds, %s: setsockopt did not turn address reuse off" % (off, port, _shown(r[3])))
+               "TIME_WAIT holds, %s: setsockopt did not turn address reuse off" % (off, port, shown(r[3])))
     r = side.call(side.listening(port, options=set_to(on)), mode="C")
     side.ok(r[2], "setsockopt(SOL_SOCKET, SO_REUSEADDR, %r)" % (on,), "pycom:setsockopt.value")
     for x in r:
@@ -462,7 +445,7 @@ def test_pycom_getaddrinfo_items_make_sockets_connected_to_the_service(side):
                            "%s: send returned %r; the TCP peer received %r" % (what, n, bytes(peer.received)))
             else:
                 side.check(_sent_to(side, peer, ("send", [r[1].value, payload]), payload, what),
-                           "%s: the UDP peer received %r, not %r" % (what, _datagrams(peer, 0, 0), payload))
+                           "%s: the UDP peer received %r, not %r" % (what, peer.datagrams(0, 0), payload))
 
 
 @case("pycom:close.fail-after")
@@ -493,12 +476,12 @@ def test_pycom_every_method_fails_on_a_closed_socket(side):
         results += side.call(addr + ops[k:k + 8], mode="C", nonblocking=True)[len(addr):]
     raised = {}
     for (name, _), x in zip(ops, results):
-        side.check(isinstance(x, Raised), "%s on a closed socket %s" % (name, _shown(x)))
+        side.check(isinstance(x, Raised), "%s on a closed socket %s" % (name, shown(x)))
         side.check(x.errno not in WOULD_BLOCK, "%s on a closed socket raised %s, as if it could still succeed"
-                   % (name, _shown(x)))
+                   % (name, shown(x)))
         raised[name] = "%s %s" % (x.cls, x.errno)
     side.detail("raised", raised)
-    side.detail("makefile('rb') on a closed socket", _shown(side.call([("makefile", [h, "rb"])])[0]))
+    side.detail("makefile('rb') on a closed socket", shown(side.call([("makefile", [h, "rb"])])[0]))
 
 
 def _outcome(r):
@@ -564,7 +547,7 @@ def test_pycom_settimeout_none_and_setblocking_true_wait(side):
     for ((n1, v1), (clause, n2, v2)), x in zip(ways, r):
         got[(n1, v1, n2)] = _outcome(x)
         side.check(isinstance(x, Ok) and x.value and b"late".startswith(x.value), "%s(%r) then %s(%r): recv gave "
-                   "%s, not the data that came 0.15 s later" % (n1, v1, n2, v2, _shown(x)), clause)
+                   "%s, not the data that came 0.15 s later" % (n1, v1, n2, v2, shown(x)), clause)
     for n1, v1 in starts:
         side.check(got[(n1, v1, "setblocking")] == got[(n1, v1, "settimeout")], "after %s(%r), recv gave %s after "
                    "setblocking(True) but %s after settimeout(None)" % (n1, v1, got[(n1, v1, "setblocking")],
@@ -590,25 +573,25 @@ def test_pycom_makefile_files_are_binary(side):
                            mode="C")
         f = r[4]
         if mode == "r":
-            side.detail("makefile('r')", _shown(f) if not isinstance(f, Ok) else "returned a file")
+            side.detail("makefile('r')", shown(f) if not isinstance(f, Ok) else "returned a file")
             if not isinstance(f, Ok):
                 continue
         f = side.ok(f, "makefile(%r)" % mode)
         x = side.call([("read", [f, len(BINARY)])], timeout=10)[0]
         side.check(isinstance(x, Ok) and x.value == BINARY, "reading the peer's %r through makefile(%r) gave %s"
-                   % (BINARY, mode, _shown(x)))
+                   % (BINARY, mode, shown(x)))
     for mode in ("wb", "w"):
         peer = side.sink()
         r = side.connected(peer, extra=[("settimeout", [Ref(1), 2.0]), ("makefile", [Ref(1), mode])], mode="C")
         f = r[4]
         if mode == "w":
-            side.detail("makefile('w')", _shown(f) if not isinstance(f, Ok) else "returned a file")
+            side.detail("makefile('w')", shown(f) if not isinstance(f, Ok) else "returned a file")
             if not isinstance(f, Ok):
                 continue
         f = side.ok(f, "makefile(%r)" % mode)
         r = side.call([("write", [f, BINARY]), ("close", [f])], mode="C", timeout=10)
         side.check(isinstance(r[0], Ok) and r[0].value == len(BINARY), "writing %d bytes through makefile(%r) gave "
-                   "%s" % (len(BINARY), mode, _shown(r[0])))
+                   "%s" % (len(BINARY), mode, shown(r[0])))
         side.ok(r[1], "close() on the file from makefile(%r)" % mode)
         sent, ended = peer.drain_to_end(5.0)
         side.check(sent == BINARY, "through makefile(%r), then its close(), the peer received %r, not %r"
@@ -630,12 +613,12 @@ def test_pycom_makefile_takes_no_cpython_text_arguments(side, name, value):
     r = side.connected(side.source(BINARY), extra=[("settimeout", [Ref(1), 2.0]),
                                                     ("makefile", [Ref(1), "rb", Kw(name, value)])], mode="C")
     f = r[4]
-    side.detail("makefile('rb', %s=%r)" % (name, value), _shown(f) if not isinstance(f, Ok) else "returned a file")
+    side.detail("makefile('rb', %s=%r)" % (name, value), shown(f) if not isinstance(f, Ok) else "returned a file")
     if not isinstance(f, Ok):
         return
     x = side.call([("read", [f.value, len(BINARY)])], timeout=10)[0]
     side.check(isinstance(x, Ok) and x.value == BINARY, "makefile('rb', %s=%r) returned a file; reading the peer's "
-               "%r through it gave %s" % (name, value, BINARY, _shown(x)))
+               "%r through it gave %s" % (name, value, BINARY, shown(x)))
 
 
 def _shut(host):
@@ -745,4 +728,4 @@ def test_pycom_raw_socket_gives_ip_datagrams_without_link_headers(side):
             side.detail("datagrams before the reply", len(seen) - 1)
             return
     side.check(False, "no ICMP echo reply came to the raw socket within 2 s of the request; it received %r, then %s"
-               % (seen, _shown(x)))
+               % (seen, shown(x)))
