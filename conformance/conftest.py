@@ -155,7 +155,7 @@ def resolve(config):
         raise pytest.UsageError(str(e)) from None
     rules = sc_profiles.Rules(profile, clauses)
     return {"spec": spec, "real": real, "argv": argv, "netns": netns, "clauses": clauses, "profile": profile,
-            "rules": rules, "applies": rules.applies, "oracle_rules": sc_profiles.Rules(oracle_profile, clauses)}
+            "rules": rules, "oracle_rules": sc_profiles.Rules(oracle_profile, clauses)}
 
 
 def pytest_generate_tests(metafunc):
@@ -200,7 +200,7 @@ def pytest_collection_modifyitems(session, config, items):
     the profile does not name) is not part of this run. With --repeat, the suite runs round by
     round: every case of round 1, then of round 2, ..."""
     items.sort(key=_round)      # stable: the file order within a round
-    applies = config.stash[SETUP]["applies"]
+    applies = config.stash[SETUP]["rules"].applies
     keep, drop = [], []
     for item in items:
         meta = getattr(getattr(item, "obj", None), "sockconf_case", None)

@@ -37,6 +37,7 @@ import traceback
 
 from . import peers as sc_peers
 from . import wire
+from .profiles import ANY  # noqa: F401 (cases take it from here, with the rest of Side's vocabulary)
 from .client import ClientError
 from .transport import TargetDied
 
@@ -69,9 +70,6 @@ class Ended(Verdict):
     not come, and the check that wanted it did not decide (its clause does not apply, or the
     profile documents the difference: then it was recorded). What the case saw so far decides."""
     status = None
-
-
-ANY = "0.0.0.0"     # the wildcard address a listener binds
 
 
 def _is_count(v):
@@ -240,16 +238,13 @@ class Side:
         kind), getaddrinfo(host, port), or a tuple (ANY: the port alone, bind(port)) handed
         back by echo. at(k) refers to the address op k made; `port` may be a peer."""
         port = getattr(port, "port", port)
-        kind = None if self.rules.addresses == "tuple" else self.const(kind)
-        return self.rules.address(host, port, kind, ANY)
+        return self.rules.address(host, port, None if self.rules.addresses == "tuple" else self.const(kind))
 
     def gai(self, host, port, kind="SOCK_STREAM"):
         """A getaddrinfo op for host:port (and kind, a SOCK_* name), in the form the profile's port
         documents: getaddrinfo(host, port) where that is all it shows, else with the canonical
         filtering params (af 0, the type). For the cases whose subject is getaddrinfo's address."""
-        port = getattr(port, "port", port)
-        two = self.rules.addresses == "getaddrinfo(host, port)"
-        return ("getaddrinfo", [host, port] + ([] if two else [0, self.const(kind)]))
+        return self.rules.gai(host, getattr(port, "port", port), self.const(kind))
 
     def at(self, k):
         """A reference to the address op k (an address() op) made."""
@@ -257,7 +252,7 @@ class Side:
 
     def addr_of(self, value):
         """The address in the value an address() op returned."""
-        return value[0] if self.rules.addresses == "tuple" else value[0][-1]
+        return self.rules.addr_of(value)
 
     def listening(self, port, backlog=(1,), reuse=False, options=()):
         """Ops that make a TCP socket (result 1) listen on any local address at port, as the docs'

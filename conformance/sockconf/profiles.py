@@ -43,6 +43,7 @@ FORMS = {
     # (ip, port), and bind(port) for the wildcard address
     "tuple": "(ip, port) tuples, and bind(port) for any local address",
 }
+ANY = "0.0.0.0"     # the wildcard address a listener binds
 CANONICAL_ADDRESSES = {
     "form": "getaddrinfo", "doc": "micropython-usocket.txt",
     "quote": "s.connect(usocket.getaddrinfo('www.micropython.org', 80, 0, SOCK_STREAM)[0][-1])"}
@@ -122,17 +123,28 @@ class Rules:
         self.per_second = profile["per_second"]
         self.addresses = profile["addresses"]["form"]
 
-    def address(self, host, port, kind, any_host="0.0.0.0"):
-        """An op whose result holds the address of host:port (any_host: any local address, to
-        bind) in the port's documented form (FORMS); kind: the target's SOCK_* number. at(k)
-        refers to the address op k made."""
-        if self.addresses == "tuple":
-            return ("echo", [port if host == any_host else (host, port)])
+    def gai(self, host, port, kind):
+        """A getaddrinfo op for host:port in the port's documented form: getaddrinfo(host, port)
+        where that is all its document shows, else with the canonical filtering params (af 0,
+        kind: the target's SOCK_* number)."""
         return ("getaddrinfo", [host, port] + ([] if self.addresses == "getaddrinfo(host, port)" else [0, kind]))
+
+    def address(self, host, port, kind):
+        """An op whose result holds the address of host:port (ANY: any local address, to bind) in
+        the port's documented form (FORMS): getaddrinfo (gai), or a tuple handed back by echo
+        (ANY: the port alone, bind(port)). at(k) refers to the address op k made; addr_of takes
+        it from that op's value."""
+        if self.addresses == "tuple":
+            return ("echo", [port if host == ANY else (host, port)])
+        return self.gai(host, port, kind)
 
     def at(self, k):
         """A reference to the address op k (an address() op) made."""
         return wire.Ref(k, 0) if self.addresses == "tuple" else wire.Ref(k, 0, -1)
+
+    def addr_of(self, value):
+        """The address in the value an address() op returned."""
+        return value[0] if self.addresses == "tuple" else value[0][-1]
 
     def deviation(self, cid):
         """The profile's documented deviation on clause cid (with its quote), or None."""
