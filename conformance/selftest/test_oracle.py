@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import ORACLE
+from sockconf.plugin import ORACLE
 from sockconf import client as sc_client
 from sockconf import peers as sc_peers
 from sockconf import transport as sc_transport

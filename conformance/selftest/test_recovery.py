@@ -200,9 +200,9 @@ def test_repeat_reports_a_case_whose_status_flips(tmp_path):
 
 def test_flips_groups_rounds_of_parametrized_cases():
     """--repeat's round id may come first or last among a case's parameters; both group."""
-    import conftest
+    from sockconf import plugin
     records = [{"id": "t.py::test_a[run1-bytes]", "status": "PASS"}, {"id": "t.py::test_a[run2-bytes]", "status": "FAIL"},
                {"id": "t.py::test_a[run1-int]", "status": "PASS"}, {"id": "t.py::test_a[run2-int]", "status": "PASS"},
                {"id": "t.py::test_b[x-run1]", "status": "PASS"}, {"id": "t.py::test_b[x-run2]", "status": "UNRESOLVED"},
                {"id": "t.py::test_c[run1]", "status": "PASS"}, {"id": "t.py::test_c[run2]", "status": "PASS"}]
-    assert conftest.flips(records) == {"t.py::test_a[bytes]": ["PASS", "FAIL"], "t.py::test_b[x]": ["PASS", "UNRESOLVED"]}
+    assert plugin.flips(records) == {"t.py::test_a[bytes]": ["PASS", "FAIL"], "t.py::test_b[x]": ["PASS", "UNRESOLVED"]}
