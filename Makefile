@@ -23,7 +23,8 @@ RB := ref/build
 ORACLE := ref/rf_sem.c ref/rf_dns.c ref/rf_lwip.c ref/rf_net.c ref/rf_tap.c ref/rf_main.c
 LWIP_CFLAGS = $(shell pkg-config --cflags lwip slirp)
 LWIP_LIBS = $(shell pkg-config --libs lwip slirp) -lpthread
-HDRS := $(wildcard harness/*.h harness/host/*.h harness/test/*.h ref/*.h) harness/ops.def
+HN_HDRS := $(wildcard harness/*.h harness/host/*.h harness/test/*.h) harness/ops.def
+HDRS := $(HN_HDRS) $(wildcard ref/*.h ref/test/*.h)
 SAN := -g -fsanitize=address,undefined -fno-sanitize-recover=all
 
 .PHONY: conformance test deps sysdeps browser-deps build c-test py-test coverage record clean micropython-check \
@@ -79,39 +80,43 @@ $(VENV)/.installed: conformance/requirements.txt
 	$(VPY) -m pip install -q --disable-pip-version-check -r conformance/requirements.txt
 	touch $@
 
-# ---- the C harness: host build, tests, and a warning check with both compilers ----
-
-build: $(B)/sockconf-harness $(RB)/sockconf-ref
+# ---- the C harness (nothing in harness/ needs ref/): its tests, with both compilers ----
 
 $(B):
 	mkdir -p $@
 
-$(B)/sockconf-harness: $(CORE) $(HOST) $(LINK) harness/host/hn_host.c $(HDRS) | $(B)
-	gcc $(WARN) $(CFLAGS) -Iharness -DHN_VERSION='"$(VERSION)"' -o $@ $(CORE) $(HOST) $(LINK) harness/host/hn_host.c
+$(B)/hn_test_wire: harness/hn_wire.c harness/test/hn_test_wire.c $(HN_HDRS) | $(B)
+	gcc $(WARN) $(SAN) -Iharness -o $@ harness/hn_wire.c harness/test/hn_test_wire.c
 
-# ---- the oracle: the harness over the semantics layer on lwIP, through libslirp ----
+$(B)/hn_test_agent: $(CORE) harness/test/hn_test_agent.c $(HN_HDRS) | $(B)
+	gcc $(WARN) $(SAN) -O1 -Iharness -o $@ $(CORE) harness/test/hn_test_agent.c
+
+$(B)/clang.stamp: $(CORE) $(wildcard harness/test/*.c) $(HN_HDRS) | $(B)
+	clang $(WARN) -O2 -Iharness -o $(B)/hn_test_wire-clang harness/hn_wire.c harness/test/hn_test_wire.c
+	clang $(WARN) -O2 -Iharness -o $(B)/hn_test_agent-clang $(CORE) harness/test/hn_test_agent.c
+	touch $@
+
+# ---- the harness over the semantics layer: target `harness` on the host kernel's sockets
+# (ref/rf_host.c), the oracle on lwIP through libslirp (ref/rf_main.c); the vectors against the first ----
+
+build: $(RB)/sockconf-harness $(RB)/sockconf-ref
 
 $(RB):
 	mkdir -p $@
 
+$(RB)/sockconf-harness: $(CORE) $(HOST) $(LINK) ref/rf_host.c $(HDRS) | $(RB)
+	gcc $(WARN) $(CFLAGS) -Iharness -DHN_VERSION='"$(VERSION)"' -o $@ $(CORE) $(HOST) $(LINK) ref/rf_host.c
+
 $(RB)/sockconf-ref: $(CORE) $(ORACLE) $(LINK) $(HDRS) | $(RB)
 	gcc $(WARN) $(CFLAGS) -Iharness $(LWIP_CFLAGS) -DHN_VERSION='"$(VERSION)"' -o $@ $(CORE) $(ORACLE) $(LINK) $(LWIP_LIBS)
 
-$(B)/hn_test_wire: harness/hn_wire.c harness/test/hn_test_wire.c $(HDRS) | $(B)
-	gcc $(WARN) $(SAN) -Iharness -o $@ harness/hn_wire.c harness/test/hn_test_wire.c
+$(RB)/rf_vectors: $(CORE) $(HOST) ref/test/rf_vectors.c $(HDRS) | $(RB)
+	gcc $(WARN) $(SAN) -Iharness -o $@ $(CORE) $(HOST) ref/test/rf_vectors.c
 
-$(B)/hn_vectors: $(CORE) $(HOST) harness/test/hn_vectors.c $(HDRS) | $(B)
-	gcc $(WARN) $(SAN) -Iharness -o $@ $(CORE) $(HOST) harness/test/hn_vectors.c
-
-$(B)/hn_test_agent: $(CORE) harness/test/hn_test_agent.c $(HDRS) | $(B)
-	gcc $(WARN) $(SAN) -O1 -Iharness -o $@ $(CORE) harness/test/hn_test_agent.c
-
-$(B)/clang.stamp: $(CORE) $(HOST) $(ORACLE) $(LINK) harness/host/hn_host.c $(wildcard harness/test/*.c) $(HDRS) | $(B)
-	clang $(WARN) -O2 -Iharness -o $(B)/sockconf-harness-clang $(CORE) $(HOST) $(LINK) harness/host/hn_host.c
-	clang $(WARN) -O2 -Iharness -o $(B)/hn_vectors-clang $(CORE) $(HOST) harness/test/hn_vectors.c
-	clang $(WARN) -O2 -Iharness -o $(B)/hn_test_wire-clang harness/hn_wire.c harness/test/hn_test_wire.c
-	clang $(WARN) -O2 -Iharness -o $(B)/hn_test_agent-clang $(CORE) harness/test/hn_test_agent.c
-	clang $(WARN) -O2 -Iharness $(LWIP_CFLAGS) -o $(B)/sockconf-ref-clang $(CORE) $(ORACLE) $(LINK) $(LWIP_LIBS)
+$(RB)/clang.stamp: $(CORE) $(HOST) $(ORACLE) $(LINK) ref/rf_host.c ref/test/rf_vectors.c $(HDRS) | $(RB)
+	clang $(WARN) -O2 -Iharness -o $(RB)/sockconf-harness-clang $(CORE) $(HOST) $(LINK) ref/rf_host.c
+	clang $(WARN) -O2 -Iharness -o $(RB)/rf_vectors-clang $(CORE) $(HOST) ref/test/rf_vectors.c
+	clang $(WARN) -O2 -Iharness $(LWIP_CFLAGS) -o $(RB)/sockconf-ref-clang $(CORE) $(ORACLE) $(LINK) $(LWIP_LIBS)
 	touch $@
 
 # ---- the semantics layer against real host peers on loopback, over the kernel and the oracle ----
@@ -131,7 +136,7 @@ FUZZ_JOBS ?= 1
 FUZZ_CI_RUNS ?= 20000
 FZ := $(B)/fuzz
 
-$(B)/hn_fuzz: $(CORE) harness/test/hn_fuzz.c $(HDRS) | $(B)
+$(B)/hn_fuzz: $(CORE) harness/test/hn_fuzz.c $(HN_HDRS) | $(B)
 	clang $(WARN) -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Iharness -o $@ \
 	  $(CORE) harness/test/hn_fuzz.c
 
@@ -149,12 +154,13 @@ fuzz-ci: $(B)/hn_fuzz $(FZ)/hn_fuzz.dict
 
 HOSTILE_LINES ?= 200000
 
-c-test: $(B)/hn_test_wire $(B)/hn_vectors $(B)/hn_test_agent $(B)/clang.stamp $(RB)/rf_test_sem $(RB)/rf_test_sem-clang
+c-test: $(B)/hn_test_wire $(RB)/rf_vectors $(B)/hn_test_agent $(B)/clang.stamp $(RB)/clang.stamp \
+	  $(RB)/rf_test_sem $(RB)/rf_test_sem-clang
 	$(B)/hn_test_wire > $(B)/hn_test_wire.tap || { grep -v '^ok' $(B)/hn_test_wire.tap; exit 1; }
 	@tail -n 1 $(B)/hn_test_wire.tap
-	$(B)/hn_vectors vectors/protocol/*.vec > $(B)/hn_vectors.tap || { grep -v '^ok' $(B)/hn_vectors.tap; exit 1; }
-	@tail -n 1 $(B)/hn_vectors.tap
-	$(B)/hn_vectors-clang vectors/protocol/*.vec > /dev/null
+	$(RB)/rf_vectors vectors/protocol/*.vec > $(RB)/rf_vectors.tap || { grep -v '^ok' $(RB)/rf_vectors.tap; exit 1; }
+	@tail -n 1 $(RB)/rf_vectors.tap
+	$(RB)/rf_vectors-clang vectors/protocol/*.vec > /dev/null
 	$(B)/hn_test_agent $(HOSTILE_LINES) vectors/protocol/*.vec > $(B)/hn_test_agent.tap || { grep -v '^ok' $(B)/hn_test_agent.tap; exit 1; }
 	@grep '^# .* lines:' $(B)/hn_test_agent.tap; tail -n 1 $(B)/hn_test_agent.tap
 	$(RB)/rf_test_sem > $(RB)/rf_test_sem.tap || { grep -v '^ok' $(RB)/rf_test_sem.tap; exit 1; }

@@ -17,7 +17,7 @@ import time
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
-HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
+HARNESS = ROOT / "ref" / "build" / "sockconf-harness"
 ORACLE = ROOT / "ref" / "build" / "sockconf-ref"
 BROKEN = ROOT / "conformance" / "selftest" / "broken_agent.py"
 STATUSES = {"PASS", "FAIL", "DEVIATION", "UNSUPPORTED", "UNRESOLVED"}

@@ -21,7 +21,7 @@ from sockconf.reports import matrix as rp_matrix
 from sockconf.reports import results as rp_results
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
-HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
+HARNESS = ROOT / "ref" / "build" / "sockconf-harness"
 ORACLE = ROOT / "ref" / "build" / "sockconf-ref"
 BROKEN = ROOT / "conformance" / "selftest" / "broken_agent.py"
 ENV = dict(os.environ, PYTHONPATH=str(ROOT / "conformance"))

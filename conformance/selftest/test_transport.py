@@ -13,7 +13,7 @@ from sockconf.transport import PipeTransport, PtyTransport, SerialTransport
 
 HERE = Path(__file__).resolve().parent
 FAKE = str(HERE / "fake_agent.py")
-HARNESS = Path(os.environ.get("SOCKCONF_HARNESS", HERE.parent.parent / "harness" / "build" / "sockconf-harness"))
+HARNESS = Path(os.environ.get("SOCKCONF_HARNESS", HERE.parent.parent / "ref" / "build" / "sockconf-harness"))
 
 
 def py(code):

@@ -10,7 +10,7 @@ from sockconf.transport import PipeTransport, PtyTransport
 from sockconf.vectors import VectorError
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-HARNESS = Path(os.environ.get("SOCKCONF_HARNESS", ROOT / "harness" / "build" / "sockconf-harness"))
+HARNESS = Path(os.environ.get("SOCKCONF_HARNESS", ROOT / "ref" / "build" / "sockconf-harness"))
 HARNESS_IMPL = "sockconf-c"
 MAXLINE, MAXOPS = 4096, 16  # the C harness defaults the vectors are written for
 FILES = vectors.vector_files(ROOT / "vectors" / "protocol")

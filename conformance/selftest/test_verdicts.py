@@ -9,7 +9,7 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
-HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
+HARNESS = ROOT / "ref" / "build" / "sockconf-harness"
 BROKEN = ROOT / "conformance" / "selftest" / "broken_agent.py"
 
 

@@ -35,7 +35,7 @@ from .wire import Handle, Ref
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 ORACLE = ROOT / "ref" / "build" / "sockconf-ref"
-HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
+HARNESS = ROOT / "ref" / "build" / "sockconf-harness"
 AGENT = ROOT / "harness" / "micropython" / "agent.py"
 CORE = [ROOT / "harness" / "hn_wire.c", ROOT / "harness" / "hn_agent.c"]
 GOALS = {"suite_time_ratio": ("<=", 1.3), "round_trips_per_case_avg": ("<=", 1.2),

@@ -43,7 +43,7 @@ pytest_plugins = ["sockconf.progress"]   # --progress: where a long run is
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 DOCS = pathlib.Path(os.environ.get("SOCKCONF_DOCS", ROOT.parent / "shared" / "docs"))
-HARNESS = ROOT / "harness" / "build" / "sockconf-harness"
+HARNESS = ROOT / "ref" / "build" / "sockconf-harness"
 PY_AGENT = ROOT / "harness" / "micropython" / "agent.py"
 ORACLE = ROOT / "ref" / "build" / "sockconf-ref"
 VERSION = "0.1.0"

@@ -1,10 +1,11 @@
-// hn_host.c: the host build of the harness: the protocol on stdin/stdout or a pty, over the
-// host socket backend.
+// rf_host.c: target `harness`: the C harness over the semantics layer on the host kernel's
+// sockets (rf_kernel.c). Serves the protocol on stdin/stdout, or on a pty with --pty.
+// Usage: sockconf-harness [--pty]
 #include <signal.h>
 #include <sys/utsname.h>
 
-#include "hn_hostlink.h"
-#include "../../ref/rf_kernel.h"
+#include "../harness/host/hn_hostlink.h"
+#include "rf_kernel.h"
 
 #ifndef HN_VERSION
 #define HN_VERSION "0"

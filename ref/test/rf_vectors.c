@@ -1,11 +1,12 @@
-// hn_vectors.c: runs vectors/protocol/*.vec against the C agent (host socket backend), byte for byte:
-// each `expect` after a `send` is the next line the agent wrote (`+` lines, then the last), and
-// nothing may be left over. Usage: hn_vectors FILE.vec... ; TAP and a closing "N passed, N failed".
+// rf_vectors.c: runs vectors/protocol/*.vec against the C agent over the semantics layer on the
+// host kernel's sockets (what target `harness` runs), byte for byte: each `expect` after a `send`
+// is the next line the agent wrote (`+` lines, then the last), and nothing may be left over.
+// Usage: rf_vectors FILE.vec... ; TAP and a closing "N passed, N failed".
 #include <stdio.h>
 #include <string.h>
 
-#include "../../ref/rf_kernel.h"
-#include "hn_capture.h"
+#include "../../harness/test/hn_capture.h"
+#include "../rf_kernel.h"
 
 #define VEC_LINE 16384
 
