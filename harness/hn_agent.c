@@ -584,7 +584,7 @@ static const char *hn_check(const char *p, const char *end, const char **ops, in
                 if (r != HN_OK) {
                     return r == HN_ESYNTAX ? "syntax" : "range";
                 }
-                if (argc == HN_MAXARGS || op <= HN_OP_ECHO || op == HN_OP_WITH) {
+                if (argc == HN_MAXARGS || op <= HN_OP_ECHO || op >= HN_OP_WITH) {
                     return "arity";     // the core ops and the with statement take none
                 }
                 names[nkw] = name;
@@ -662,7 +662,7 @@ static void hn_op_hello(hn_call *c) {
     hn_pair_out(c, "ops");
     hn_ret_open(c, '[');
     for (int k = 0; k < HN_OP_COUNT; k++) {
-        if (k <= HN_OP_ECHO || port->ops[k]) {
+        if (k <= HN_OP_ECHO || k > HN_OP_WITH || port->ops[k]) {
             hn_put_str(c, hn_ops[k].name, hn_len(hn_ops[k].name));
         }
     }
@@ -698,6 +698,7 @@ static void hn_op_reset(hn_call *c) {
         a->handles[h].used = 0;
         a->handles[h].open = 0;
     }
+    a->tally = (hn_tally){0, 0, 0, -1, 0, 0, HN_K_BAD};
     hn_ret_int(c, open);
 }
 
@@ -726,6 +727,202 @@ static void hn_op_echo(hn_call *c) {
     hn_ret_open(c, '(');
     for (int i = 0; i < c->argc; i++) {
         hn_putn(c, c->args[i].p, (size_t)(c->args[i].end - c->args[i].p));  // ends are tight
+    }
+    hn_ret_close(c, ')');
+}
+
+// ---- bulk data: pump, sink and tally (PROTOCOL.md section 5) ----
+
+#define HN_PATTERN 251          // byte i of a bulk stream is i % 251
+#define HN_BULKMAX (64L << 20)  // the largest total a pump or sink takes
+#define HN_BULKCALLS 65536      // the most calls one pump or sink makes
+
+// The port's op `op` on this call's handle, with one more argument: a value token (with its raw
+// bytes when data is not NULL, as hn_arg_data gives them). Its result is written after c->pos and left there as scratch text: *out
+// is that value (an op that writes nothing returned None). Returns 0, or 1 when the op raised or
+// failed: c then carries that as its own result (a raise at c->start, as the op wrote it).
+static int hn_sub(hn_call *c, int op, hn_val arg, const uint8_t *data, size_t n, hn_val *out) {
+    hn_call s = *c;
+    s.op = op;
+    s.argc = s.npos = 2;
+    s.args[1] = arg;
+    s.from_ref[1] = 0;
+    s.decoded[1] = data != 0;
+    s.data[1] = data;
+    s.datalen[1] = n;
+    c->a->port->ops[op](&s);
+    if (s.fail || s.overflow) {
+        hn_fail(c, s.fail ? s.fail : "overflow");
+        return 1;
+    }
+    if (s.raised) {
+        c->raised = 1;
+        c->pos = s.pos;
+        return 1;
+    }
+    static const char none[] = "N";
+    out->p = s.pos > c->pos ? c->a->out + c->pos + 1 : none;
+    out->end = s.pos > c->pos ? c->a->out + s.pos : none + 1;
+    return 0;
+}
+
+// pump's and sink's arguments: the port's op for the method named (from names/ids), the total,
+// the chunk and the stream offset of the first byte; 0, or the `?` code.
+static const char *hn_bulk_args(hn_call *c, const char *const *names, const int *ids, int *op, int64_t *total,
+                                int64_t *chunk, int64_t *start) {
+    char name[12];
+    long len = hn_wire_str(c->args[1], name, sizeof name);
+    *op = -1;
+    for (int k = 0; len >= 0 && names[k]; k++) {
+        if (hn_wire_eq(name, (size_t)len, names[k])) {
+            *op = ids[k];
+        }
+    }
+    hn_wire_int(c->args[2], total);
+    hn_wire_int(c->args[3], chunk);
+    *start = 0;
+    if (c->npos > 4) {
+        hn_wire_int(c->args[4], start);
+    }
+    if (*op < 0) {
+        return "type";
+    }
+    if (*total < 0 || *total > HN_BULKMAX || *start < 0 || *chunk < 1 || *chunk > (int64_t)hn_ret_room(c)) {
+        return "range";
+    }
+    return c->a->port->ops[*op] ? 0 : "unsupported";
+}
+
+// One call into the tally: it returned a value of this kind (last: the count it gave, or the
+// length of the bytes) and moved `got` of the `asked` bytes; 1 when the loop goes on.
+static int hn_tally_call(hn_tally *t, hn_kind kind, int64_t last, int64_t got, int64_t asked) {
+    t->calls++;
+    t->kind = (uint8_t)kind;
+    t->last = last;
+    if (got <= 0 || got > asked) {
+        t->end = 2;     // a value ends the loop: nothing moved, None, more than asked, another type
+        return 0;
+    }
+    t->bytes += got;
+    t->shorts += got < asked;
+    return 1;
+}
+
+static void hn_op_pump(hn_call *c) {
+    static const char *const names[] = {"send", "sendall", "write", 0};
+    static const int ids[] = {HN_OP_SEND, HN_OP_SENDALL, HN_OP_WRITE};
+    hn_tally *t = &c->a->tally;
+    int op;
+    int64_t total, chunk, start;
+    const char *code = hn_bulk_args(c, names, ids, &op, &total, &chunk, &start);
+    if (code) {
+        hn_fail(c, code);
+        return;
+    }
+    *t = (hn_tally){0, 0, 0, -1, 0, 1, HN_K_BAD};
+    uint8_t *piece = (uint8_t *)c->a->out + c->limit - chunk;   // the free end of the line (chunk <= room)
+    while (t->bytes < total) {
+        if (t->calls == HN_BULKCALLS) {
+            t->end = 4;
+            break;
+        }
+        int64_t k = total - t->bytes < chunk ? total - t->bytes : chunk;
+        for (int64_t j = 0; j < k; j++) {
+            piece[j] = (uint8_t)((start + t->bytes + j) % HN_PATTERN);
+        }
+        static const char bytes[] = "b";   // the argument's token; its bytes are the piece (decoded already)
+        hn_val v, arg = {bytes, bytes + 1};
+        if (hn_sub(c, op, arg, piece, (size_t)k, &v)) {
+            *t = (hn_tally){t->bytes, t->calls + 1, t->shorts, t->bad, 0, c->raised ? 3 : 0, HN_K_BAD};
+            return;
+        }
+        hn_kind kind = hn_wire_kind(v);
+        int64_t n = 0, got = -1;
+        if (kind == HN_K_INT) {
+            hn_wire_int(v, &n);
+            got = n;
+        } else if (kind == HN_K_NONE && op == HN_OP_SENDALL) {
+            got = k;    // sendall returns None once it has sent everything
+        }
+        if (!hn_tally_call(t, kind, n, got, k)) {
+            break;
+        }
+    }
+    hn_ret_int(c, t->bytes);
+}
+
+static void hn_op_sink(hn_call *c) {
+    static const char *const names[] = {"recv", "read", "readinto", "recv_into", 0};
+    static const int ids[] = {HN_OP_RECV, HN_OP_READ, HN_OP_READINTO, HN_OP_RECV_INTO};
+    hn_tally *t = &c->a->tally;
+    int op;
+    int64_t total, chunk, start;
+    const char *code = hn_bulk_args(c, names, ids, &op, &total, &chunk, &start);
+    if (code) {
+        hn_fail(c, code);
+        return;
+    }
+    *t = (hn_tally){0, 0, 0, -1, 0, 1, HN_K_BAD};
+    int into = op == HN_OP_READINTO || op == HN_OP_RECV_INTO;
+    while (t->bytes < total) {
+        if (t->calls == HN_BULKCALLS) {
+            t->end = 4;
+            break;
+        }
+        int64_t k = total - t->bytes < chunk ? total - t->bytes : chunk;
+        char num[24];
+        num[0] = 'i';
+        hn_val size = {num, num + 1 + hn_wire_fmtint(k, num + 1)};
+        hn_val v;
+        if (hn_sub(c, op, size, 0, 0, &v)) {
+            *t = (hn_tally){t->bytes, t->calls + 1, t->shorts, t->bad, 0, c->raised ? 3 : 0, HN_K_BAD};
+            return;
+        }
+        hn_val data = v;    // the bytes: the value, or a buffer op's ( <return value> bytearray )
+        if (into && hn_wire_kind(v) == HN_K_TUPLE && hn_wire_count(v) == 2) {
+            hn_wire_item(data, 1, &data);
+            hn_wire_item(v, 0, &v);
+        }
+        hn_kind kind = hn_wire_kind(v), dk = hn_wire_kind(data);
+        long len = -1;
+        if (dk == HN_K_BYTES || dk == HN_K_BYTEARRAY) {
+            len = hn_wire_b64dec(data.p + 1, hn_wire_toklen(data.p, data.end) - 1, (uint8_t *)(uintptr_t)(data.p + 1));
+        }
+        int64_t n = len, got = into ? -1 : len;
+        if (into && kind == HN_K_INT) {
+            hn_wire_int(v, &n);
+            got = n <= len ? n : -1;    // a count beyond the buffer ends the loop
+        }
+        int64_t at = t->bytes;
+        if (!hn_tally_call(t, kind, n, got, k)) {
+            break;
+        }
+        const uint8_t *p = (const uint8_t *)data.p + 1;
+        for (int64_t j = 0; t->bad < 0 && j < got; j++) {
+            if (p[j] != (uint8_t)((start + at + j) % HN_PATTERN)) {
+                t->bad = start + at + j;
+            }
+        }
+    }
+    hn_ret_int(c, t->bytes);
+}
+
+static void hn_op_tally(hn_call *c) {
+    static const char *const ends[] = {"", "done", "value", "raised", "limit"};
+    static const char *const kinds[] = {"", "NoneType", "bool", "bool", "int", "float", "bytes", "bytearray",
+                                        "str", "socket", "", "tuple", "list"};
+    const hn_tally *t = &c->a->tally;
+    hn_ret_open(c, '(');
+    hn_ret_int(c, t->bytes);
+    hn_ret_int(c, t->calls);
+    hn_ret_int(c, t->shorts);
+    hn_ret_int(c, t->bad);
+    hn_put_str(c, ends[t->end], hn_len(ends[t->end]));
+    hn_put_str(c, kinds[t->kind], hn_len(kinds[t->kind]));
+    if (t->kind == HN_K_INT || t->kind == HN_K_BYTES || t->kind == HN_K_BYTEARRAY) {
+        hn_ret_int(c, t->last);
+    } else {
+        hn_ret_none(c);
     }
     hn_ret_close(c, ')');
 }
@@ -805,6 +1002,9 @@ static void hn_run(hn_call *c, const hn_result *res, int k) {
     case HN_OP_RESET: hn_op_reset(c); return;
     case HN_OP_CONST: hn_op_const(c); return;
     case HN_OP_ECHO: hn_op_echo(c); return;
+    case HN_OP_PUMP: hn_op_pump(c); return;
+    case HN_OP_SINK: hn_op_sink(c); return;
+    case HN_OP_TALLY: hn_op_tally(c); return;
     default: break;
     }
     hn_op_fn fn = c->a->port->ops[c->op];
@@ -938,6 +1138,7 @@ void hn_agent_init(hn_agent *a, const hn_port *port, char *in, char *out) {
         a->handles[h].open = 0;
         a->handles[h].desc = HN_CLOSED;
     }
+    a->tally = (hn_tally){0, 0, 0, -1, 0, 0, HN_K_BAD};
 }
 
 int hn_agent_feed(hn_agent *a, const char *data, size_t n) {

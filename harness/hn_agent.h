@@ -12,6 +12,13 @@ typedef struct {
     uint8_t open;
 } hn_handle;
 
+// What the last pump or sink did (PROTOCOL.md section 5, `tally`).
+typedef struct {
+    int64_t bytes, calls, shorts, bad, last;
+    uint8_t end;        // 0: no pump or sink yet; 1 done; 2 a value ended it; 3 it raised; 4 the call limit
+    uint8_t kind;       // hn_kind of the last value a call returned; HN_K_BAD: none
+} hn_tally;
+
 typedef struct hn_agent {
     const hn_port *port;
     char *in;           // HN_MAXLINE bytes: the line being assembled
@@ -21,6 +28,7 @@ typedef struct hn_agent {
     uint8_t discarding; // the current line overflowed: drop it up to '\n'
     uint8_t broken;     // a `+` line could not be written: the link is gone
     hn_handle handles[HN_MAXHANDLES];
+    hn_tally tally;
 } hn_agent;
 
 void hn_agent_init(hn_agent *a, const hn_port *port, char *in, char *out);

@@ -154,7 +154,7 @@ class Kw:
 
 
 CORE_OPS = ("hello", "reset", "const", "echo")   # the agent's own ops
-NOKW_OPS = CORE_OPS + ("with",)     # ops a keyword argument is `arity` to: the agent's own, the with statement
+NOKW_OPS = CORE_OPS + ("with", "pump", "sink", "tally")   # a keyword argument is `arity` to: the agent's own ops, with
 
 
 class Ref:

@@ -50,14 +50,18 @@ OPS = (("hello", ""), ("reset", ""), ("const", "s*"), ("echo", "v*"), ("socket",
        ("readinto", "hz|i"), ("readline", "h|z"), ("readall", "h"), ("write", "hb"), ("fileno", "h"),
        ("getaddrinfo", "vv|iiii"), ("inet_pton", "is"), ("inet_ntop", "ib"), ("poll", "li"),
        ("recv_into", "hz|i"), ("recvfrom_into", "hz|i"), ("dnsserver", "|is"), ("ip_to_tuple", "s"),
-       ("with", "h"))
+       ("with", "h"), ("pump", "hsii|i"), ("sink", "hsii|i"), ("tally", ""))
 SIGS = {}   # name as bytes: (name, argument letters, the repeated letter or '', how many are required)
 for _n, _s in OPS:
     _req = _s.split("|")[0]
     SIGS[_n.encode()] = (_n, _s.replace("|", "").replace("*", ""), _s[-2] if _s[-1:] == "*" else "",
                          len(_req) - (2 if _req[-1:] == "*" else 0))
 BUFFER_OPS = ("readinto", "recv_into", "recvfrom_into")
-NOKW = ("hello", "reset", "const", "echo", "with")     # no keyword argument: the agent's own ops, the with statement
+NOKW = ("hello", "reset", "const", "echo", "with", "pump", "sink", "tally")  # no keyword argument: the agent's own ops, with
+BULK = {"pump": ("send", "sendall", "write"), "sink": ("recv", "read", "readinto", "recv_into")}
+PATTERN = 251   # byte i of a pump's or sink's stream is i % 251
+BULKMAX = 64 << 20  # the largest total a pump or sink takes
+BULKCALLS = 65536   # the most calls one pump or sink makes
 MORE = ("read", "readline", "readall")      # given only the handle, their result may be continued
 B64 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 HEXU = b"0123456789ABCDEF"
@@ -367,6 +371,7 @@ class Agent:
         self.errnames = getattr(errno, "errorcode", None) or dict(
             (getattr(errno, n), n) for n in ERRNOS.split() if hasattr(errno, n))
         self.caps = caps()
+        self.tally = [0, 0, 0, -1, "", "", None]    # what the last pump or sink did
 
 
 def caps():
@@ -395,7 +400,7 @@ def caps():
 def has(op):
     """Whether the module has op: core ops and `with` (a statement of the language) always, poll with
     select.poll, socket methods, functions."""
-    if op in ("hello", "reset", "const", "echo", "with"):
+    if op in NOKW:
         return True
     if op == "poll":
         return hasattr(select, "poll")
@@ -626,6 +631,8 @@ def run(a, name, args, kws, res, k, pos):
         return [b"i%d" % reset(a)]
     if name == "const":
         return enc(a, [const(x) for x in v], False, [])
+    if name == "tally":
+        return enc(a, tuple(a.tally), False, [])
     if name == "poll":
         if not has(name):
             raise Fail("unsupported")
@@ -635,6 +642,8 @@ def run(a, name, args, kws, res, k, pos):
         if f is None:
             raise Fail("unsupported")
         return enc(a, f(*v, **kw), True, [])
+    if name in BULK:
+        return [b"i%d" % bulk(a, obj, name, v, room)]
     if name == "with":  # `with obj: pass`; an object that is no context manager raises what the target raises
         with obj:
             pass
@@ -650,6 +659,65 @@ def run(a, name, args, kws, res, k, pos):
     if name == "close":
         a.table[h][1] = False
     return enc(a, r, True, [])
+
+
+def bulk(a, obj, name, v, room):
+    """pump and sink: the target sends the pattern's bytes itself with the method named, or receives
+    them and checks them, `chunk` bytes a call, until `total` have moved or a call returns what ends
+    the loop (PROTOCOL.md section 5); how many moved. a.tally keeps the counts."""
+    method, total, chunk = v[0], v[1], v[2]
+    start = v[3] if len(v) > 3 else 0
+    if method not in BULK[name]:
+        raise Fail("type")
+    if not 0 <= total <= BULKMAX or start < 0 or not 0 < chunk <= room:
+        raise Fail("range")
+    f = getattr(obj, method, None)
+    if f is None:
+        raise Fail("unsupported")
+    t = a.tally = [0, 0, 0, -1, "done", "", None]
+    block = bytes(range(PATTERN)) * (chunk // PATTERN + 2)
+    into = method in BUFFER_OPS
+    buf = bytearray(chunk) if into else None
+    try:
+        while t[0] < total:
+            if t[1] == BULKCALLS:
+                t[4] = "limit"
+                break
+            k = min(chunk, total - t[0])
+            o = (start + t[0]) % PATTERN
+            data = None
+            if name == "pump":
+                r = f(memoryview(block)[o:o + k])
+            elif into:
+                data = buf if k == chunk else bytearray(k)
+                r = f(data)
+            else:
+                r = data = f(k)
+            t[1] += 1
+            t[5] = type(r).__name__
+            count = isinstance(r, int) and not isinstance(r, bool)
+            length = isinstance(r, (bytes, bytearray))
+            t[6] = r if count else len(r) if length else None
+            if name == "pump":
+                got = r if count else k if r is None and method == "sendall" else -1
+            elif into:
+                got = r if count and r <= len(data) else -1
+            else:
+                got = len(r) if length else -1
+            if not 0 < got <= k:
+                t[4] = "value"
+                break
+            if data is not None and t[3] < 0 and data[:got] != block[o:o + got]:
+                j = 0
+                while data[j] == block[o + j]:
+                    j += 1
+                t[3] = start + t[0] + j
+            t[0] += got
+            t[2] += got < k
+    except Exception:
+        t[1], t[4], t[5], t[6] = t[1] + 1, "raised", "", None
+        raise
+    return t[0]
 
 
 def const(name):
@@ -699,6 +767,7 @@ def reset(a):
                 pass
     for k in range(HANDLES):
         a.table[k] = None
+    a.tally = [0, 0, 0, -1, "", "", None]
     return n
 
 
