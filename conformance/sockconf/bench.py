@@ -30,10 +30,11 @@ import time
 from . import client as sc_client
 from . import mpunix as sc_mpunix
 from . import peers as sc_peers
+from . import root as sc_root
 from . import transport as sc_transport
 from .wire import Handle, Ref
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+ROOT = sc_root.ROOT
 ORACLE = ROOT / "ref" / "build" / "sockconf-ref"
 HARNESS = ROOT / "ref" / "build" / "sockconf-harness"
 AGENT = ROOT / "harness" / "micropython" / "agent.py"

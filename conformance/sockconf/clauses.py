@@ -18,7 +18,8 @@ import json
 import pathlib
 import re
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+from .root import ROOT
+
 INVENTORY = ROOT / "vectors" / "clauses"
 
 

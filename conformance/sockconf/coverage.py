@@ -17,8 +17,9 @@ import pathlib
 import sys
 
 from . import clauses as sc_clauses
+from .root import ROOT
 
-CASES = pathlib.Path(__file__).resolve().parent.parent / "cases"
+CASES = ROOT / "conformance" / "cases"
 CANONICAL = "micropython-usocket.txt"
 
 

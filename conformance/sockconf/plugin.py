@@ -26,6 +26,11 @@ import time
 
 import pytest
 
+from sockconf import root as sc_root
+
+if sc_root.WHY:     # before the modules below: they read the repository's files as they load
+    raise pytest.UsageError(sc_root.WHY)
+
 from sockconf import case as sc_case
 from sockconf import clauses as sc_clauses
 from sockconf import client as sc_client
@@ -41,7 +46,7 @@ from sockconf.reports import results as sc_results
 
 pytest_plugins = ["sockconf.progress"]   # --progress: where a long run is
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+ROOT = sc_root.ROOT
 DOCS = pathlib.Path(os.environ.get("SOCKCONF_DOCS", ROOT.parent / "shared" / "docs"))
 HARNESS = ROOT / "ref" / "build" / "sockconf-harness"
 PY_AGENT = ROOT / "harness" / "micropython" / "agent.py"

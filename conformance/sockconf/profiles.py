@@ -29,8 +29,8 @@ import json
 import pathlib
 
 from . import wire
+from .root import ROOT
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
 TARGETS = ROOT / "targets"
 PROFILES = TARGETS / "profiles"
 UNITS = {"s": 1, "ms": 1000}    # settimeout units, per second

@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import wire
+from .root import ROOT
 
-VECTOR_DIR = Path(__file__).resolve().parent.parent.parent / "vectors" / "protocol"
+VECTOR_DIR = ROOT / "vectors" / "protocol"
 
 
 class VectorError(Exception):

@@ -4,10 +4,11 @@ import binascii
 import re
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import unquote_to_bytes
 
-OPS_DEF = Path(__file__).resolve().parent.parent.parent / "harness" / "ops.def"
+from .root import ROOT
+
+OPS_DEF = ROOT / "harness" / "ops.def"
 MAX_SEQ = 999999999
 PROTO = 2           # the protocol version this codec speaks (HELLO's proto); it reads 1 too
 MAX_MORE = 4096     # `+` lines one response may have (PROTOCOL.md section 7)
@@ -151,6 +152,16 @@ class Kw:
 
     def __repr__(self):
         return "%s=%r" % (self.name, self.value)
+
+
+PATTERN = 251   # pump and sink: byte i of a bulk stream is i % 251 (PROTOCOL.md section 5)
+
+
+def pattern(n, start=0):
+    """The n bytes of the bulk pattern from stream offset start."""
+    block = bytes(range(PATTERN))
+    o = start % PATTERN
+    return (block * ((o + n) // PATTERN + 1))[o:o + n]
 
 
 CORE_OPS = ("hello", "reset", "const", "echo")   # the agent's own ops
