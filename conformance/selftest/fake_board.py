@@ -1,7 +1,7 @@
 """A MicroPython board in software, for testing the serial target without hardware.
 
     python fake_board.py [--python='micropython -X heapsize=69200'] [--baud=115200] [--raw-paste=no]
-                         [--window=128] [--link=PATH]
+                         [--window=128] [--link=PATH] [--cwd=DIR]
 
 It opens a pty, prints `pty: /dev/pts/N` on stderr (and makes PATH a symlink to it), and speaks
 MicroPython's REPL protocol there as MicroPython's documentation describes it (docs/reference/
@@ -15,14 +15,18 @@ Code runs in one persistent interpreter (--python: CPython by default, or a Micr
 binary with its options), whose globals last until a soft reset starts a fresh one. While code
 runs, the bytes of the link are its stdin and its stdout goes to the link, unchanged (the program
 is assumed to have called micropython.kbd_intr(-1): 0x03 is data). --baud paces both directions
-at BAUD/10 bytes a second, as a UART does.
+at BAUD/10 bytes a second, as a UART does. The interpreter's working directory is the board's
+filesystem: --cwd=DIR, else a fresh temporary directory removed when the board ends.
 """
 import os
 import queue
 import select
 import shlex
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import tty
@@ -67,8 +71,8 @@ while True:
 
 
 class Board:
-    def __init__(self, python, baud, raw_paste, window):
-        self.python, self.baud, self.raw_paste, self.window = python, baud, raw_paste, window
+    def __init__(self, python, baud, raw_paste, window, cwd=None):
+        self.python, self.baud, self.raw_paste, self.window, self.cwd = python, baud, raw_paste, window, cwd
         self.name = os.path.basename(shlex.split(python)[0]).encode()
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)
@@ -123,7 +127,7 @@ class Board:
             os.close(self.control)
         r, self.control = os.pipe()
         self.child = subprocess.Popen(shlex.split(self.python) + ["-c", RUNTIME % r], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, bufsize=0, pass_fds=(r,))
+                                      stdout=subprocess.PIPE, bufsize=0, pass_fds=(r,), cwd=self.cwd)
         os.close(r)
 
     def run(self, code):
@@ -248,8 +252,9 @@ class Board:
 
 def main():
     opts = dict(a[2:].partition("=")[::2] for a in sys.argv[1:] if a.startswith("--"))
+    cwd = opts.get("cwd") or tempfile.mkdtemp(prefix="sockconf-board-")
     board = Board(opts.get("python") or shlex.quote(sys.executable), int(opts.get("baud") or 0),
-                  opts.get("raw-paste", "yes") != "no", int(opts.get("window") or 128))
+                  opts.get("raw-paste", "yes") != "no", int(opts.get("window") or 128), cwd)
     path = os.ttyname(board.slave)
     if opts.get("link"):
         if os.path.lexists(opts["link"]):
@@ -257,7 +262,12 @@ def main():
         os.symlink(path, opts["link"])
     sys.stderr.write("pty: %s\n" % path)
     sys.stderr.flush()
-    board.serve()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))     # so that the directory goes too
+    try:
+        board.serve()
+    finally:
+        if not opts.get("cwd"):
+            shutil.rmtree(cwd, ignore_errors=True)
 
 
 if __name__ == "__main__":
