@@ -12,7 +12,10 @@ nothing here passes or fails on a number.
    (goal >= 80%);
 4. the C harness core cross-compiled for Cortex-M4 (arm-none-eabi-gcc -Os), text and static
    RAM without the socket backend and libc (goals 4 KiB, 1 KiB); the MicroPython agent's source
-   size and heap use;
+   size and heap use, and the least free heap it loads and answers in, in each form a board takes
+   it (sockconf.upload: source chunks, the .mpy from a filesystem or from RAM), by bisection over
+   the MicroPython unix binary's -X heapsize (goal 20 KiB for the .mpy; a 64-bit build's objects
+   are larger than a board's);
 5. the oracle's start-up time and per-op latency, next to the host-kernel target's.
 """
 import argparse
@@ -41,7 +44,8 @@ AGENT = ROOT / "harness" / "micropython" / "agent.py"
 CORE = [ROOT / "harness" / "hn_wire.c", ROOT / "harness" / "hn_agent.c"]
 GOALS = {"suite_time_ratio": ("<=", 1.3), "round_trips_per_case_avg": ("<=", 1.2),
          "wire_bytes_per_payload_byte": ("<=", 1.4), "link_115200_efficiency": (">=", 0.80),
-         "harness_text_bytes": ("<=", 4096), "harness_ram_bytes": ("<=", 1024), "oracle_start_ms": ("<=", 20)}
+         "harness_text_bytes": ("<=", 4096), "harness_ram_bytes": ("<=", 1024), "oracle_start_ms": ("<=", 20),
+         "agent_heap_needed_mpy_bytes": ("<=", 20480)}
 
 
 def _session(argv, dns=None):
@@ -190,6 +194,104 @@ def agent_figures():
         return src, None, "the heap probe printed %r %r" % (r.stdout[-200:], r.stderr[-200:])
 
 
+# ---- 4b: the free heap the MicroPython agent needs, in each form a board loads it ----
+
+# A board's raw REPL over pipes, under a MicroPython unix binary (its working directory the board's
+# filesystem): first the free heap before anything loaded, then for each length line and code:
+# the code run in the same globals, its output, 0x04, what it raised, 0x04. `main()` then serves.
+PIPE_REPL = r"""import gc, os, sys
+os.chdir(%r)
+gc.collect()
+print(gc.mem_free())
+i = sys.stdin.buffer
+while True:
+    n = int(i.readline())
+    e = ''
+    try:
+        exec(i.read(n))
+    except BaseException as x:
+        e = repr(x)
+    print('\x04' + e + '\x04')
+"""
+HEAP_FORMS = {"source": "agent_heap_needed_source_bytes", "mpy": "agent_heap_needed_mpy_bytes",
+              "mpy-ram": "agent_heap_needed_mpy_ram_bytes"}
+
+
+def _pipe_run(t, code):
+    """Run code in PIPE_REPL; its output, or RuntimeError with what it raised."""
+    data = code.encode()
+    t.write(b"%d\n" % len(data) + data)
+    out = b""
+    while out.count(b"\x04") < 2:
+        line = t.readline(time.monotonic() + 10)
+        if line is None:
+            raise RuntimeError("the REPL did not answer within 10 s")
+        out += line
+    text, err = out.split(b"\x04")[:2]
+    if err:
+        raise RuntimeError(err.decode("utf-8", "replace"))
+    return text
+
+
+def agent_loads(mp, heapsize, form):
+    """The free heap before the agent loaded (bytes) if, under `mp -X heapsize=N`, it loads in
+    `form` the way a board loads it (sockconf.upload: source chunks, the .mpy written to the
+    filesystem and imported, or the .mpy imported from RAM) and answers HELLO and an echo; None if
+    it does not."""
+    from . import upload as sc_upload
+    with tempfile.TemporaryDirectory() as d:
+        t = sc_transport.PipeTransport([mp, "-X", "heapsize=%d" % heapsize, "-c", PIPE_REPL % d])
+        try:
+            free = int(t.readline(time.monotonic() + 10) or b"x")
+            run = lambda code: _pipe_run(t, code)  # noqa: E731
+            if form == "source":
+                sc_upload.load_source(run)
+            else:
+                sc_upload.load_mpy(run, ram=form == "mpy-ram")
+            data = b"\x00" * 1000
+            t.write(b"6\nmain()")
+            c = sc_client.Client(t, resync_wait=0)
+            c.hello()
+            ok = c.call([("echo", [data])]).results[0].value == (data,)
+            return free if ok else None
+        except (ValueError, RuntimeError, TimeoutError, sc_transport.TargetDied, sc_client.ClientError,
+                sc_upload.UploadError):
+            return None
+        finally:
+            t.close()
+
+
+def agent_heap_needed(mp, form, lo=4096, hi=262144, step=128):
+    """The least free heap (bytes, within `step`) with which the agent loads in `form` and answers,
+    by bisection over -X heapsize under `mp`: the free heap before it loaded, at the least heap
+    size that worked; None if even `hi` bytes of heap do not do."""
+    free = agent_loads(mp, hi, form)
+    if free is None:
+        return None
+    while hi - lo > step:
+        mid = (lo + hi) // 2
+        got = agent_loads(mp, mid, form)
+        if got is None:
+            lo = mid
+        else:
+            hi, free = mid, got
+    return free
+
+
+def agent_heap_figures():
+    """{key: bytes} of HEAP_FORMS, and a note if there is no MicroPython or no mpy-cross."""
+    mp = sc_mpunix.binary()
+    if not mp:
+        return {k: None for k in HEAP_FORMS.values()}, sc_mpunix.WHY_NONE
+    out, why = {}, None
+    for form, key in HEAP_FORMS.items():
+        try:
+            out[key] = agent_heap_needed(mp, form)
+        except Exception as e:      # noqa: BLE001  (mpy-cross missing or failing: the figure is n/a)
+            out[key], why = None, "%s: %s" % (key, e)
+    return out, why
+
+
 # ---- 5: oracle latency ----
 
 def start_ms(argv, n=30):
@@ -254,6 +356,10 @@ def measure(quick=False):
     out["agent_source_bytes"], out["agent_heap_bytes"] = src, heap
     if why:
         notes.append(why)
+    heap, why = agent_heap_figures()
+    out.update(heap)
+    if why:
+        notes.append(why)
     out["oracle_start_ms"] = round(start_ms([str(ORACLE)]), 2)
     out["host_start_ms"] = round(start_ms([str(HARNESS)]), 2)
     (o_op, o_link), (h_op, h_link) = op_latency_us([str(ORACLE)]), op_latency_us([str(HARNESS)])
@@ -274,6 +380,9 @@ def table(m):
             ("harness core static RAM (bytes)", "harness_ram_bytes"),
             ("MicroPython agent source (bytes)", "agent_source_bytes"),
             ("MicroPython agent heap (bytes)", "agent_heap_bytes"),
+            ("free heap the agent needs, source chunks (bytes, unix -X heapsize)", "agent_heap_needed_source_bytes"),
+            ("free heap the agent needs, .mpy from the filesystem (bytes)", "agent_heap_needed_mpy_bytes"),
+            ("free heap the agent needs, .mpy from RAM (bytes)", "agent_heap_needed_mpy_ram_bytes"),
             ("oracle start-up (ms, median)", "oracle_start_ms"),
             ("oracle per-op latency (us, median)", "oracle_op_latency_us"),
             ("host-kernel target per-op latency (us, median)", "host_op_latency_us")]
