@@ -6,6 +6,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 VPY := $(VENV)/bin/python
+SOCKCONF := $(VENV)/bin/sockconf
 B := harness/build
 TARGET ?= ref
 PROFILE ?=
@@ -32,8 +33,8 @@ SAN := -g -fsanitize=address,undefined -fno-sanitize-recover=all
 
 # certify a target: TARGET=ref|ref-tap|harness|cmd:COMMAND|a target file, PROFILE=name, RESULTS=file.json
 conformance: deps build
-	$(VPY) -m pytest conformance/cases --target='$(TARGET)' $(if $(PROFILE),--profile=$(PROFILE)) \
-	  $(if $(RESULTS),--results=$(RESULTS)) -ra $(PYTEST_ARGS)
+	$(SOCKCONF) run '$(TARGET)' $(if $(PROFILE),--profile=$(PROFILE)) $(if $(RESULTS),--results=$(RESULTS)) \
+	  -ra $(PYTEST_ARGS)
 
 test: deps browser-deps build c-test fuzz-ci py-test
 
@@ -75,9 +76,12 @@ $(VENV)/.browser: conformance/requirements-browser.txt $(VENV)/.installed
 	$(VPY) -m pip install -q --disable-pip-version-check -r conformance/requirements-browser.txt
 	touch $@
 
-$(VENV)/.installed: conformance/requirements.txt
+# the pinned requirements, then conformance/ itself as an editable package: the `sockconf` command and
+# the plugin's pytest11 entry point, over this working tree's sources
+$(VENV)/.installed: conformance/requirements.txt conformance/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --disable-pip-version-check -r conformance/requirements.txt
+	$(VPY) -m pip install -q --disable-pip-version-check --no-deps -e ./conformance
 	touch $@
 
 # ---- the C harness (nothing in harness/ needs ref/): its tests, with both compilers ----
@@ -212,7 +216,7 @@ record: deps build
 BENCH_OUT ?=
 
 bench: deps build bench-deps
-	cd conformance && ../$(VPY) -m sockconf.bench $(if $(BENCH_OUT),--out $(abspath $(BENCH_OUT)))
+	$(SOCKCONF) bench $(if $(BENCH_OUT),--out $(abspath $(BENCH_OUT)))
 
 # the footprint figure cross-compiles the harness core for Cortex-M4
 bench-deps:
@@ -224,34 +228,33 @@ bench-deps:
 	  fi; \
 	fi
 
-# ---- reports over results files (conformance/sockconf/reports; python -m sockconf.reports ...) ----
+# ---- reports over results files (conformance/sockconf/reports; sockconf matrix|certificate|... ) ----
 
 OUT ?= $(B)/reports
 OLD ?=
 NEW ?=
-REPORT := PYTHONPATH=conformance $(VPY) -m sockconf.reports
 need = @test -n '$($(1))' || { echo 'make $@: set $(1)=$(2)'; exit 2; }
 
 # RESULTS="a.json b.json ..." OUT=DIR: DIR/matrix.html and DIR/matrix.md
 matrix: $(VENV)/.installed
 	$(call need,RESULTS,"a.json b.json ...")
-	$(REPORT) matrix --out '$(OUT)' $(RESULTS)
+	$(SOCKCONF) matrix --out '$(OUT)' $(RESULTS)
 
 # RESULTS=a.json OUT=DIR: DIR/certificate.md and DIR/certificate.json
 certificate: $(VENV)/.installed
 	$(call need,RESULTS,a.json)
-	$(REPORT) certificate $(RESULTS) --out '$(OUT)'
+	$(SOCKCONF) certificate $(RESULTS) --out '$(OUT)'
 
 # OLD=a.json NEW=b.json: the diff; non-zero exit only on a regression
 baseline-diff: $(VENV)/.installed
 	$(call need,OLD,a.json)
 	$(call need,NEW,b.json)
-	$(REPORT) baseline-diff '$(OLD)' '$(NEW)'
+	$(SOCKCONF) baseline-diff '$(OLD)' '$(NEW)'
 
 # RESULTS=a.json OUT=DIR: DIR/junit.xml (FAIL failure, UNRESOLVED error, DEVIATION/UNSUPPORTED skipped)
 junit: $(VENV)/.installed
 	$(call need,RESULTS,a.json)
-	mkdir -p '$(OUT)' && $(REPORT) junit $(RESULTS) '$(OUT)/junit.xml'
+	mkdir -p '$(OUT)' && $(SOCKCONF) junit $(RESULTS) '$(OUT)/junit.xml'
 
 clean:
 	rm -rf $(B) $(RB)
