@@ -100,7 +100,9 @@ class Client:
         except TargetDied as e:
             if e.ops:
                 raise
-            raise TargetDied(e.status, e.stderr_tail, [name for name, _ in ops]) from None
+            died = TargetDied(e.status, e.stderr_tail, [name for name, _ in ops])
+            died.final = e.final
+            raise died from None
 
     def _call(self, ops, mode, timeout):
         """One request; its response may come as `+` lines then its `R` line (PROTOCOL.md section

@@ -11,12 +11,17 @@ has died, it climbs the recovery ladder:
 4. give up: after two failed restarts, or when the target needed recovery in GIVE_UP_AFTER cases
    in a row; every later case is then UNRESOLVED at once, with the reason.
 
+A start that fails the same way on every try (TargetDied.final: an ImportError, SyntaxError or
+MemoryError as the agent loads) is reported once and not retried. A target that lacks what every
+case needs (TargetLacks: a board without a socket module) is not given up: `lacks` says why, and
+every case is UNSUPPORTED with it.
+
 Each climb is an event in the results file: the case, what went wrong, the rungs tried.
 """
 import time
 
 from .client import ClientError
-from .transport import TargetDied
+from .transport import TargetDied, TargetLacks
 
 TROUBLE = (ClientError, TargetDied, OSError, ValueError)   # what a call or a start can end in
 GIVE_UP_AFTER = 8       # cases in a row that needed recovery
@@ -34,7 +39,7 @@ class Keeper:
 
     def __init__(self, name, start, check_timeout=2.0):
         self.name, self._start, self.check_timeout = name, start, check_timeout
-        self.client, self.gone = None, None
+        self.client, self.gone, self.lacks = None, None, None
         self.events = []        # one dict per climb of the ladder
         self.link = None        # the link's measured figures (sockconf/link.py), once the run measured them
         self.restarts = 0
@@ -44,8 +49,14 @@ class Keeper:
             try:
                 self.client = start(None)
                 break
+            except TargetLacks as e:
+                self.lacks = str(e)
+                break
             except TROUBLE as e:
                 tries.append(_say(e))
+                if getattr(e, "final", False):
+                    self.gone = "at the start: it did not start: %s" % tries[-1]
+                    break
         else:
             self.gone = "at the start: it did not start: %s" % "; then ".join(tries)
 
@@ -113,8 +124,10 @@ class Keeper:
                 rungs.append("restart: HELLO after %.0f ms" % ((time.monotonic() - t0) * 1e3))
                 event["outcome"] = "recovered by a restart"
                 return "%s; %s" % (trouble, event["outcome"])
-            except TROUBLE as e:
+            except (TROUBLE, TargetLacks) as e:
                 rungs.append("restart: %s" % _say(e))
+                if getattr(e, "final", False) or isinstance(e, TargetLacks):
+                    break
         self.gone = "after %s: %s; %s" % (case, trouble, "; ".join(rungs))
         event["outcome"] = "given up"
         return "%s; the %s was given up (%s)" % (trouble, self.name, "; ".join(rungs))

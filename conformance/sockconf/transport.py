@@ -10,7 +10,10 @@ import tty
 
 
 class TargetDied(Exception):
-    """The agent's process exited, or its stream ended."""
+    """The agent's process exited, or its stream ended. `final`: it will end the same way on every
+    try (a deterministic start error: ImportError, SyntaxError, MemoryError), so it is not retried."""
+
+    final = False
 
     def __init__(self, status, stderr_tail="", ops=None):
         self.status, self.stderr_tail, self.ops = status, stderr_tail, ops
@@ -20,6 +23,11 @@ class TargetDied(Exception):
         if ops:
             what += " while running: " + ", ".join(ops)
         super().__init__(what + (" (stderr: %s)" % stderr_tail if stderr_tail else ""))
+
+
+class TargetLacks(Exception):
+    """The target is there but lacks what every case needs (a board without a socket module);
+    str() says what, in one sentence: every case is UNSUPPORTED with it."""
 
 
 class Transport:

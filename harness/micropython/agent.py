@@ -924,26 +924,62 @@ def serve(a, inp, out):
         r = None
 
 
-def main(host=None, listen_host=None):
-    """Serve stdin/stdout; host and listen_host default to $SOCKCONF_HOST and $SOCKCONF_LISTEN_HOST."""
+def nic():
+    """A board's active network interface (network.WLAN station, then access point, LAN, PPP), or None."""
+    import network
+    for name, kind in (("WLAN", "STA_IF"), ("WLAN", "AP_IF"), ("LAN", None), ("PPP", None)):
+        try:
+            n = getattr(network, name)(getattr(network, kind)) if kind else getattr(network, name)()
+            if n.active() and n.ifconfig()[0] != "0.0.0.0":
+                return n
+        except Exception:
+            pass
+    return None
+
+
+def resolver(dns):
+    """Point the port's resolver at dns (network.ipconfig(dns=...) where the port has it, else the
+    active interface's ifconfig 4-tuple); a function that puts the old setting back."""
+    import network
+    if hasattr(network, "ipconfig"):
+        old = network.ipconfig("dns")
+        network.ipconfig(dns=dns)
+        return lambda: network.ipconfig(dns=old)
+    n = nic()
+    if n is None:
+        raise ImportError("dns=suite: the port has no network.ipconfig and no active interface to set a resolver on")
+    old = n.ifconfig()
+    n.ifconfig(tuple(old[:3]) + (dns,))
+    return lambda: n.ifconfig(old)
+
+
+def main(host=None, listen_host=None, dns=None):
+    """Serve stdin/stdout; host and listen_host default to $SOCKCONF_HOST and $SOCKCONF_LISTEN_HOST.
+    dns: the suite's DNS peer, where the board's resolver points while the agent runs (suite-dns)."""
     if host is None and listen_host is None:
         try:
             import os
             host, listen_host = os.getenv("SOCKCONF_HOST"), os.getenv("SOCKCONF_LISTEN_HOST")
         except Exception:
             pass
+    undo = resolver(dns) if dns else None
     try:
         import micropython
         micropython.kbd_intr(-1)    # 0x03 on the link is data, not an interrupt
     except (ImportError, AttributeError):
         micropython = None
     try:
-        serve(Agent(host, listen_host), sys.stdin.buffer, sys.stdout.buffer)
+        a = Agent(host, listen_host)
+        if undo:
+            a.caps.append("suite-dns")
+        serve(a, sys.stdin.buffer, sys.stdout.buffer)
     except (KeyboardInterrupt, OSError):   # the link is gone
         pass
     finally:
         if micropython:
             micropython.kbd_intr(3)
+        if undo:
+            undo()
 
 
 if __name__ == "__main__":
