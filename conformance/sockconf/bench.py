@@ -247,7 +247,7 @@ def agent_loads(mp, heapsize, form):
             if form == "source":
                 sc_upload.load_source(run)
             else:
-                sc_upload.load_mpy(run, ram=form == "mpy-ram")
+                sc_upload.load_mpy(run, store="ram" if form == "mpy-ram" else "file")
             data = b"\x00" * 1000
             t.write(b"6\nmain()")
             c = sc_client.Client(t, resync_wait=0)

@@ -15,7 +15,9 @@ error; what follows shares the REPL's globals, and load_agent leaves `main` defi
   content hash, and imported from there; a later session finds it and sends nothing. A board with
   no writable filesystem gets it in RAM instead, behind a read-only filesystem of one file mounted
   for the import and removed after it (what MicroPython's own test runner does with --via-mpy).
-- auto: mpy where the board can take it, else source (Loaded.note says why).
+- auto: mpy where the board has a writable filesystem to keep it in, else source (Loaded.note
+  says why): from RAM, the .mpy and the module it makes are both in the heap during the import,
+  which needs more than the source's chunks do.
 """
 import ast
 import base64
@@ -34,6 +36,7 @@ CHUNK = 3072        # source bytes per raw-REPL execution (one statement may be 
 PIECE = 1536        # .mpy bytes per raw-REPL execution (2048 characters of base64)
 FORMS = ("auto", "mpy", "source")
 MOUNT = "/__sockconf"
+EXPORTS = ("main", "nic")   # the .mpy's names the raw REPL's globals get: what the serial target calls
 
 
 class UploadError(Exception):
@@ -214,12 +217,14 @@ IMPORT = """if '' not in sys.path:
     sys.path.insert(0, '')
 _sc_i = __import__(_sc_n)
 """
-DONE = """main = _sc_i.main
+DONE = """for _sc_k in %r:
+    if hasattr(_sc_i, _sc_k):
+        globals()[_sc_k] = getattr(_sc_i, _sc_k)
 for _sc_k in [k for k in globals() if k.startswith('_sc_') or k.startswith('_Sc')]:
     del globals()[_sc_k]
 import gc
 gc.collect()
-"""
+""" % (EXPORTS,)
 
 
 def _raising(run, board_error):
@@ -241,10 +246,11 @@ def board_mpy(run):
         raise UploadError("the board answered the mpy probe with %r" % " ".join(out)[-80:]) from None
 
 
-def load_mpy(run, path=AGENT, cache=CACHE, board_error=Exception, ram=False):
+def load_mpy(run, path=AGENT, cache=CACHE, board_error=Exception, store="any"):
     """The mpy form (see the module's docstring); UploadError if the board cannot take it (what it
-    raised included: `board_error` is what `run` raises then). ram=True: in RAM even where the
-    board has a writable filesystem."""
+    raised included: `board_error` is what `run` raises then). store: 'file' (UploadError without
+    a writable filesystem), 'ram' (in RAM whatever the board has), 'any' (a file where it can)."""
+    ram = store == "ram"
     run = _raising(run, board_error)
     mpy = board_mpy(run)
     if mpy < 0:
@@ -255,6 +261,9 @@ def load_mpy(run, path=AGENT, cache=CACHE, board_error=Exception, ram=False):
     if len(out) < 2 or not re.fullmatch(r"-?[0-9]+", out[-2]):
         raise UploadError("the board answered the .mpy look-up with %r" % " ".join(out)[-80:])
     size, writable = int(out[-2]), out[-1] == "True"
+    if store == "file" and size not in (-2, len(data)) and not writable:
+        raise UploadError("the board has no writable filesystem to keep the .mpy in (from RAM, it needs more "
+                          "heap than the source form)")
     if ram and size >= 0:
         size = -1
     pieces = sent = 0
@@ -278,20 +287,30 @@ def load_mpy(run, path=AGENT, cache=CACHE, board_error=Exception, ram=False):
 
 # ---- either ----
 
+def try_mpy(run, form, path=AGENT, board_error=Exception, cache=CACHE):
+    """For a caller that sends the source chunks itself: the mpy form where `form` asks for it
+    ('mpy', or 'auto' where the board keeps the .mpy in a filesystem). (Loaded, '') if it went
+    up; (None, why not) if the caller is to send the source; UploadError for form 'mpy' on a
+    board that cannot take it."""
+    if form not in FORMS:
+        raise UploadError("the agent's form is one of %s, not %r" % (", ".join(FORMS), form))
+    if form == "source":
+        return None, ""
+    try:
+        return load_mpy(run, path, cache, board_error, "any" if form == "mpy" else "file"), ""
+    except UploadError as e:
+        if form == "mpy":
+            raise
+        return None, "the source form, as the mpy form could not be used: %s" % e
+
+
 def load_agent(run, form="auto", chunk=CHUNK, path=AGENT, cache=CACHE, board_error=Exception):
     """Put the agent on the board in `form` ('auto', 'mpy' or 'source'), leaving `main` defined in the
     raw REPL's globals; Loaded says how. UploadError when the mpy form was asked for and the board
     cannot take it (`board_error`: what `run` raises when the board raised); what `run` raises
     while the source form goes up passes through."""
-    if form not in FORMS:
-        raise UploadError("the agent's form is one of %s, not %r" % (", ".join(FORMS), form))
-    if form == "source":
-        return load_source(run, chunk, path)
-    try:
-        return load_mpy(run, path, cache, board_error)
-    except UploadError as e:
-        if form == "mpy":
-            raise
+    loaded, note = try_mpy(run, form, path, board_error, cache)
+    if loaded is None:
         loaded = load_source(run, chunk, path)
-        loaded.note = "the source form, as the mpy form could not be used: %s" % e
-        return loaded
+        loaded.note = note
+    return loaded
