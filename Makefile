@@ -81,7 +81,7 @@ $(VENV)/.browser: conformance/requirements-browser.txt $(VENV)/.installed
 $(VENV)/.installed: conformance/requirements.txt conformance/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install -q --disable-pip-version-check -r conformance/requirements.txt
-	$(VPY) -m pip install -q --disable-pip-version-check --no-deps -e ./conformance
+	$(VPY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e ./conformance
 	touch $@
 
 # ---- the C harness (nothing in harness/ needs ref/): its tests, with both compilers ----
