@@ -30,7 +30,7 @@ def suite(tmp_path, spec, *args, timeout=300):
     results = tmp_path / "results.json"
     p = subprocess.run([sys.executable, "-m", "pytest", *args, "-q", "-p", "no:cacheprovider", "--target=" + spec,
                         "--profile=oracle", "--results=%s" % results], cwd=ROOT, capture_output=True,
-                       text=True, timeout=timeout)   # paths first: they bring in conformance/conftest.py
+                       text=True, timeout=timeout)   # paths first: conformance/conftest.py names the plugin
     assert results.exists(), p.stdout + p.stderr
     return p.returncode, p.stdout + p.stderr, json.loads(results.read_text())
 

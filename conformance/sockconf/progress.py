@@ -7,10 +7,10 @@ far and an estimate of the rest, as one line before a test starts.
 
     progress 12/57  test_streams.py::test_recv_at_eof_is_empty_every_time  2m05s so far, about 7m48s left
 
-A pytest plugin: conftest.py registers it (pytest_plugins = ["sockconf.progress"]), or
-`-p sockconf.progress`. The lines go to pytest's terminal (stderr without one) and never into
-results; a run shorter than --progress-after prints none. The estimate is the mean time of the
-tests done so far times the tests left.
+A pytest plugin: the suite's plugin (sockconf/plugin.py) registers it (pytest_plugins =
+["sockconf.progress"]), or `-p sockconf.progress`. The lines go to pytest's terminal (stderr
+without one) and never into results; a run shorter than --progress-after prints none. The
+estimate is the mean time of the tests done so far times the tests left.
 """
 import sys
 import time

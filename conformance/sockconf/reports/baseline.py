@@ -14,7 +14,8 @@ and is now FAIL or UNRESOLVED (only FAIL with --ignore-unresolved, for a flaky l
 exit status is 1 if there is one, else 0 (2: a file cannot be used). A case new to the suite
 that fails is listed, but is no regression.
 
-conformance/conftest.py can run the same gate after a run (--baseline=OLD.json): see session_gate.
+The suite's plugin (sockconf/plugin.py) runs the same gate after a run (--baseline=OLD.json): see
+session_gate.
 """
 import argparse
 import sys
@@ -110,7 +111,7 @@ def compare(old_path, new_path, ignore_unresolved=False, out=sys.stdout):
 
 
 def usage_problem(path):
-    """For conftest's pytest_configure: one sentence if --baseline=PATH cannot be used, else None."""
+    """For the plugin's pytest_configure: one sentence if --baseline=PATH cannot be used, else None."""
     try:
         rp_results.load(path)
     except rp_results.ResultsError as e:
@@ -119,7 +120,7 @@ def usage_problem(path):
 
 
 def session_gate(session, old_path, new, ignore_unresolved=False):
-    """For conftest's pytest_sessionfinish: compare this run's results (NEW, the data a results
+    """For the plugin's pytest_sessionfinish: compare this run's results (NEW, the data a results
     file holds) with OLD_PATH, show the diff in a "sockconf baseline" section, and make the
     exit status the gate's: 1 on a regression; 0 when every failing test is a case that was
     already failing in the baseline; else pytest's own (an interrupted run stays interrupted)."""

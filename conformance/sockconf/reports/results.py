@@ -111,7 +111,7 @@ def place(clauses):
 
 def vectors_hash(root=ROOT):
     """sha256 over the protocol vectors and the clause inventory, as the plugin writes it into
-    the results file (conformance/conftest.py, vectors_hash)."""
+    the results file (sockconf/plugin.py, vectors_hash)."""
     h = hashlib.sha256()
     for sub in ("protocol", "clauses"):
         for p in sorted((pathlib.Path(root) / "vectors" / sub).glob("*")):
