@@ -29,7 +29,8 @@ import re
 import subprocess
 import sys
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent.parent
+from .root import ROOT
+
 AGENT = ROOT / "harness" / "micropython" / "agent.py"
 CACHE = ROOT / "harness" / "build" / "mpy"     # compiled agents (ignored by git)
 CHUNK = 3072        # source bytes per raw-REPL execution (one statement may be longer)
