@@ -7,8 +7,8 @@ from sockconf.case import case
 from sockconf.wire import Handle, Ok, Raised, Ref
 
 T = 0.1                                   # seconds: the timeout of the expiry cases
-CHUNK = bytes(range(250)) * 4 + bytes(range(200))   # 1200 bytes: a referenced result still fits a line
-SENDS = 15                                # sends of CHUNK per request while filling a sink
+CHUNK = bytes(range(250)) * 4 + bytes(range(200))   # 1200 bytes: what a send on a full buffer is given
+FILL = 0.2                                # seconds a send waits in vain before the buffer counts as full
 STREAM_OPS = ("recv", "read", "readinto", "readline", "recvfrom", "accept", "connect", "send")
 
 
@@ -27,23 +27,19 @@ def _outcome(r):
 
 
 def _fill(side, h):
-    """Send CHUNKs on non-blocking h until the stack takes no more (a send raises, or takes
-    nothing); the bytes taken. The CHUNK travels once per request: `echo` returns it and every
-    send refers to that result. (Seven echo arguments: a transcript shows a 7-tuple as "tuple of
-    7", not the chunk on every line.)"""
-    taken = 0
-    for _ in range(400):                  # bounded: 400 * 15 * 1200 = 7.2 MB (slirp buffers ~3 MB)
-        r = side.call([("echo", [CHUNK, 0, 0, 0, 0, 0, 0])] + [("send", [h, Ref(0, 0)])] * SENDS, mode="C")
-        for x in r[1:]:
-            if isinstance(x, Raised) or not x.value:
-                side.detail("a send on the full buffer", _outcome(x))
-                return taken
-            side.check(0 < x.value <= len(CHUNK), "send returned %r for %d bytes" % (x.value, len(CHUNK)),
-                       "mp:send.short-write")
-            taken += x.value
-    side.check(False, "a peer that never reads took more than 7.2 MB: a non-blocking send never stopped "
-               "taking data", "mp:settimeout.zero")
-    return taken
+    """Send the pattern on h until the stack takes no more: with a timeout of FILL s, until a send
+    has waited that long in vain (a stack drains its own buffer into the next one meanwhile, so a
+    non-blocking fill would stop at the first buffer). One request: the target makes the bytes
+    (pump). The bytes taken."""
+    side.ok(side.call([("settimeout", [h, FILL])])[0], "settimeout(%r)" % FILL)
+    # bounded: 32 MB (slirp buffers ~3 MB, a loopback connection a few)
+    r, t = side.bulk("pump", h, "send", 32 << 20, len(CHUNK), timeout=30.0)
+    side.check(not (t.end == "value" and t.kind == "int" and t.last > len(CHUNK)),
+               "send returned %r for %d bytes" % (t.last, len(CHUNK)), "mp:send.short-write")
+    side.check(t.end != "done", "a peer that never reads took 32 MB: sends never stopped taking data",
+               "mp:settimeout.expiry")
+    side.detail("a send on the full buffer", _outcome(r) if t.end == "raised" else "%s %s" % (t.kind, t.last))
+    return t.bytes
 
 
 def _waiting_op(side, op):
@@ -64,7 +60,7 @@ def _waiting_op(side, op):
         hole = side.blackhole()
         r = side.call([side.address(side.host, hole), ("socket", [])])
         return ("connect", [h, side.addr_of(side.ok(r[0], "the address"))])
-    side.connected(side.sink(), extra=[side.nonblocking(Ref(1))])
+    side.connected(side.sink())
     _fill(side, h)
     return ("send", [h, CHUNK])
 
@@ -79,7 +75,6 @@ def _timed_wait(side, op, timeout):
         if op != "send" or isinstance(r[0], Raised):
             break
         side.detail("sends that found room again", k + 1)
-        side.call([side.nonblocking(Handle(0))])
         _fill(side, Handle(0))
     return r, took
 

@@ -30,8 +30,10 @@ the same case never hides it (conformance/selftest/test_deviations.py):
 - gai-positive: a getaddrinfo error's negative number in args[0] turns positive;
 - gai-text: a getaddrinfo error carries text in args[0] ('[addrinfo error -2]'), no number;
 - gai-four-tuples: getaddrinfo's items lose canonname (4-tuples);
-- write-overcounts: a write that took fewer bytes than given reports all of them;
-- short-read: read(n) returns half of what it read (the rest is lost);
+- write-overcounts: a write that took fewer bytes than given reports all of them (a pump's tally
+  with write counts each short write's shortfall as sent);
+- short-read: read(n) returns half of what it read (the rest is lost); a sink's tally with read
+  says so (every read short, the stream wrong from halfway through the first);
 - recv-none-at-eof: recv returns None where it returned b'' (at EOF);
 - recv-overflow: recv(n) returns n+1 bytes, one more than bufsize;
 - udp-merge: recvfrom's data gets a byte the sender never sent;
@@ -105,6 +107,23 @@ def _broken(rule, r, name, args):
     return None
 
 
+def _broken_tally(rule, r, bulk):
+    """tally's result r after the pump or sink (name, args) of the same request, as the broken rule
+    would have made it come out had the target's own calls been broken, or None to keep it.
+    short-read: every read was short and the rest of each lost, so the stream goes wrong halfway
+    through the first; write-overcounts: every short write reported all it was given."""
+    if not (bulk and isinstance(r, wire.Ok) and isinstance(r.value, tuple) and len(r.value) == 7):
+        return None
+    (name, args), (n, calls, short, bad, end, kind, last) = bulk, r.value
+    method = args[1] if len(args) > 1 else None
+    if rule == "short-read" and name == "sink" and method == "read" and n > 1:
+        first = min(args[2], args[3])
+        return wire.Ok((n, calls, calls, args[4] + first // 2 if len(args) > 4 else first // 2, end, kind, last))
+    if rule == "write-overcounts" and name == "pump" and method == "write" and short:
+        return wire.Ok((n + short, calls, 0, bad, end, kind, last))
+    return None
+
+
 def main():
     if len(sys.argv) < 3 or sys.argv[1] not in RULES:
         sys.exit("usage: broken_agent.py {%s} COMMAND..." % "|".join(RULES))
@@ -152,7 +171,10 @@ def main():
             with lock:
                 ops = pending.pop(resp.seq, [])
             results, changed = list(resp.results), False
+            bulk = None     # the request's last pump or sink, for its tally
             for k, (r, (name, args)) in enumerate(zip(results, ops)):
+                if name in ("pump", "sink"):
+                    bulk = (name, args)
                 if rule == "timeout-eagain" and isinstance(r, wire.Raised) and r.errno == "ETIMEDOUT":
                     results[k], changed = wire.Raised("OSError", "EAGAIN", (11,)), True
                 if rule in ("eof-once", "flaky-eof") and name == "recv" and isinstance(r, wire.Ok) and r.value == b"":
@@ -165,7 +187,7 @@ def main():
                     at_eof.add(h)
                 if name in ("reset", "close"):
                     at_eof.clear()
-                other = _broken(rule, r, name, args)
+                other = _broken_tally(rule, r, bulk) if name == "tally" else _broken(rule, r, name, args)
                 if other is not None:
                     results[k], changed = other, True
                 if rule == "no-dns" and name == "hello" and isinstance(r, wire.Ok):

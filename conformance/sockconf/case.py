@@ -31,6 +31,7 @@ check or a difference is shown as a detail and decides nothing. What a value ret
 must be, where the canonical document says it (RETURNS), is checked on every result a case
 gets, under the canonical clause.
 """
+import collections
 import socket
 import time
 import traceback
@@ -106,6 +107,16 @@ RETURNS = {
 # and "returned value will be less than the length of buf" come to with nothing there is the
 # port's (ref/SEMANTICS.md, implementation-defined); a case says when its sockets are non-blocking.
 LESS = {"read": "mp:read.nonblocking", "readinto": "mp:read.nonblocking", "write": "mp:write.nonblocking"}
+# pump and sink (PROTOCOL.md section 5): what the last call of the method named returned, by type name,
+# for RETURNS (the methods it has an entry for): method -> the type names RETURNS takes
+BULK_KINDS = {"send": ("int",), "write": ("int",), "recv": ("bytes",), "read": ("bytes",), "readinto": ("int",)}
+
+
+class Tally(collections.namedtuple("Tally", "bytes calls short bad end kind last")):
+    """What a pump or sink did (PROTOCOL.md section 5, tally): bytes moved, calls made, calls that
+    moved fewer than asked, the stream offset of the first byte a sink found wrong (-1: none), how it
+    ended (done, value, raised, limit), the type name of what the last call returned, and that value
+    (an int; the length of bytes; else None)."""
 
 
 def case(*clauses, needs=(), dns=False, slow=0.0):
@@ -183,10 +194,10 @@ class Side:
             self.transcript.append("< (%s)" % e)
             raise Unresolved("%s: %s" % (type(e).__name__, e)) from None
         self.transcript.append("< " + " ; ".join(map(_show, results)))
-        for (name, _), r in zip(ops, results):
+        for (name, args), r in zip(ops, results):
             if isinstance(r, wire.AgentError):
-                if r.code == "unsupported":
-                    raise Unsupported("the target has no %s" % name)
+                if r.code == "unsupported":     # pump and sink: the method they were to call
+                    raise Unsupported("the target has no %s" % (args[1] if name in ("pump", "sink") else name))
                 raise Unresolved("the agent could not run %s: ? %s" % (name, r.code))
         for (name, _), r in zip(ops, results):
             if isinstance(r, wire.Ok) and name in RETURNS:
@@ -201,6 +212,22 @@ class Side:
             self.details["%s on a non-blocking socket (%s)" % (name, LESS[name])] = "None"
             return
         self.check(test(value), "%s returned %s, not %s" % (name, _show(value), what), clause, type(ret).__name__)
+
+    def bulk(self, op, h, method, total, chunk, start=0, timeout=10.0, nonblocking=False):
+        """`pump` or `sink` (PROTOCOL.md section 5): the target itself sends `total` bytes of the
+        pattern from stream offset `start` with `method`, `chunk` bytes a call, or receives and
+        checks them, in one request; (the op's result, its Tally). What the last call returned is
+        checked against RETURNS by its type, as call() checks a value (a raise is the result's)."""
+        r = self.call([(op, [h, method, total, chunk, start]), ("tally", [])], mode="C", timeout=timeout)
+        t = Tally(*self.ok(r[1], "tally"))
+        kinds = BULK_KINDS.get(method)
+        if kinds and t.kind and t.kind not in kinds:
+            if nonblocking and method in LESS and t.kind == "NoneType":
+                self.details["%s on a non-blocking socket (%s)" % (method, LESS[method])] = "None"
+            else:
+                clause, what, _ = RETURNS[method]
+                self.check(False, "%s returned a %s, not %s" % (method, t.kind, what), clause, t.kind)
+        return r[0], t
 
     def module_const(self, *names):
         """The module's own values for these constants (None where it has none); one name: its

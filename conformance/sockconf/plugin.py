@@ -640,6 +640,8 @@ def pytest_terminal_summary(terminalreporter, config):
                                               for s in sc_case.STATUSES))
     others = ", ".join("%d %s" % (len(stats.get(k, [])), k) for k in ("passed", "failed", "skipped", "error"))
     tr.write_line("tests    %s (cases included)" % others)
+        # what crossed the link to the target, every request of the run (benchmarks read it)
+        "traffic": {"round_trips": c.round_trips, "bytes_out": c.bytes_out, "bytes_in": c.bytes_in} if c else None,
     tr.write_line("link     %d round trips, %d bytes out, %d bytes in" % (c.round_trips, c.bytes_out, c.bytes_in))
     for name, f in sorted(config.stash[LINKS].items()):
         tr.write_line("timing   %s: round trip %.2f ms, %.1f us per byte, timer tick %.1f ms%s" % (
