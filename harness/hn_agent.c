@@ -735,7 +735,9 @@ static void hn_op_echo(hn_call *c) {
 
 #define HN_PATTERN 251          // byte i of a bulk stream is i % 251
 #define HN_BULKMAX (64L << 20)  // the largest total a pump or sink takes
-#define HN_BULKCALLS 65536      // the most calls one pump or sink makes
+#ifndef HN_BULKCALLS
+#define HN_BULKCALLS 65536      // the most calls one pump or sink makes (PROTOCOL.md; the fuzzer's build makes it less)
+#endif
 
 // The port's op `op` on this call's handle, with one more argument: a value token (with its raw
 // bytes when data is not NULL, as hn_arg_data gives them). Its result is written after c->pos and left there as scratch text: *out
@@ -787,7 +789,8 @@ static const char *hn_bulk_args(hn_call *c, const char *const *names, const int 
     if (*op < 0) {
         return "type";
     }
-    if (*total < 0 || *total > HN_BULKMAX || *start < 0 || *chunk < 1 || *chunk > (int64_t)hn_ret_room(c)) {
+    if (*total < 0 || *total > HN_BULKMAX || *start < 0 || *start > HN_BULKMAX || *chunk < 1 ||
+        *chunk > (int64_t)hn_ret_room(c)) {
         return "range";
     }
     return c->a->port->ops[*op] ? 0 : "unsupported";
@@ -808,101 +811,75 @@ static int hn_tally_call(hn_tally *t, hn_kind kind, int64_t last, int64_t got, i
     return 1;
 }
 
-static void hn_op_pump(hn_call *c) {
-    static const char *const names[] = {"send", "sendall", "write", 0};
-    static const int ids[] = {HN_OP_SEND, HN_OP_SENDALL, HN_OP_WRITE};
+// pump (send) and sink (receive): the loop of PROTOCOL.md section 5, bulk data.
+static void hn_op_bulk(hn_call *c, int send) {
+    static const char *const names[2][5] = {{"recv", "read", "readinto", "recv_into", 0},
+                                            {"send", "sendall", "write", 0, 0}};
+    static const int ids[2][4] = {{HN_OP_RECV, HN_OP_READ, HN_OP_READINTO, HN_OP_RECV_INTO},
+                                  {HN_OP_SEND, HN_OP_SENDALL, HN_OP_WRITE, 0}};
     hn_tally *t = &c->a->tally;
     int op;
     int64_t total, chunk, start;
-    const char *code = hn_bulk_args(c, names, ids, &op, &total, &chunk, &start);
-    if (code) {
-        hn_fail(c, code);
-        return;
-    }
-    *t = (hn_tally){0, 0, 0, -1, 0, 1, HN_K_BAD};
-    uint8_t *piece = (uint8_t *)c->a->out + c->limit - chunk;   // the free end of the line (chunk <= room)
-    while (t->bytes < total) {
-        if (t->calls == HN_BULKCALLS) {
-            t->end = 4;
-            break;
-        }
-        int64_t k = total - t->bytes < chunk ? total - t->bytes : chunk;
-        for (int64_t j = 0; j < k; j++) {
-            piece[j] = (uint8_t)((start + t->bytes + j) % HN_PATTERN);
-        }
-        static const char bytes[] = "b";   // the argument's token; its bytes are the piece (decoded already)
-        hn_val v, arg = {bytes, bytes + 1};
-        if (hn_sub(c, op, arg, piece, (size_t)k, &v)) {
-            *t = (hn_tally){t->bytes, t->calls + 1, t->shorts, t->bad, 0, c->raised ? 3 : 0, HN_K_BAD};
-            return;
-        }
-        hn_kind kind = hn_wire_kind(v);
-        int64_t n = 0, got = -1;
-        if (kind == HN_K_INT) {
-            hn_wire_int(v, &n);
-            got = n;
-        } else if (kind == HN_K_NONE && op == HN_OP_SENDALL) {
-            got = k;    // sendall returns None once it has sent everything
-        }
-        if (!hn_tally_call(t, kind, n, got, k)) {
-            break;
-        }
-    }
-    hn_ret_int(c, t->bytes);
-}
-
-static void hn_op_sink(hn_call *c) {
-    static const char *const names[] = {"recv", "read", "readinto", "recv_into", 0};
-    static const int ids[] = {HN_OP_RECV, HN_OP_READ, HN_OP_READINTO, HN_OP_RECV_INTO};
-    hn_tally *t = &c->a->tally;
-    int op;
-    int64_t total, chunk, start;
-    const char *code = hn_bulk_args(c, names, ids, &op, &total, &chunk, &start);
+    const char *code = hn_bulk_args(c, names[send], ids[send], &op, &total, &chunk, &start);
     if (code) {
         hn_fail(c, code);
         return;
     }
     *t = (hn_tally){0, 0, 0, -1, 0, 1, HN_K_BAD};
     int into = op == HN_OP_READINTO || op == HN_OP_RECV_INTO;
+    uint8_t *piece = (uint8_t *)c->a->out + c->limit - chunk;   // the free end of the line (chunk <= room)
+    static const char bytes[] = "b";    // a pump's argument token; its bytes are the piece (decoded already)
+    char num[24];                       // a sink's: the size
+    uint32_t o = (uint32_t)start % HN_PATTERN;     // the pattern's byte at the stream's next offset
     while (t->bytes < total) {
         if (t->calls == HN_BULKCALLS) {
             t->end = 4;
             break;
         }
         int64_t k = total - t->bytes < chunk ? total - t->bytes : chunk;
-        char num[24];
-        num[0] = 'i';
-        hn_val size = {num, num + 1 + hn_wire_fmtint(k, num + 1)};
-        hn_val v;
-        if (hn_sub(c, op, size, 0, 0, &v)) {
+        hn_val arg = {bytes, bytes + 1}, v;
+        if (send) {
+            for (uint32_t j = 0, b = o; j < (uint32_t)k; j++, b = b + 1 == HN_PATTERN ? 0 : b + 1) {
+                piece[j] = (uint8_t)b;
+            }
+        } else {
+            num[0] = 'i';
+            arg = (hn_val){num, num + 1 + hn_wire_fmtint(k, num + 1)};
+        }
+        if (hn_sub(c, op, arg, send ? piece : 0, (size_t)k, &v)) {
             *t = (hn_tally){t->bytes, t->calls + 1, t->shorts, t->bad, 0, c->raised ? 3 : 0, HN_K_BAD};
             return;
         }
-        hn_val data = v;    // the bytes: the value, or a buffer op's ( <return value> bytearray )
+        hn_val data = v;    // a sink's bytes: the value, or a buffer op's ( <return value> bytearray )
         if (into && hn_wire_kind(v) == HN_K_TUPLE && hn_wire_count(v) == 2) {
             hn_wire_item(data, 1, &data);
             hn_wire_item(v, 0, &v);
         }
         hn_kind kind = hn_wire_kind(v), dk = hn_wire_kind(data);
         long len = -1;
-        if (dk == HN_K_BYTES || dk == HN_K_BYTEARRAY) {
+        if (!send && (dk == HN_K_BYTES || dk == HN_K_BYTEARRAY)) {
             len = hn_wire_b64dec(data.p + 1, hn_wire_toklen(data.p, data.end) - 1, (uint8_t *)(uintptr_t)(data.p + 1));
         }
-        int64_t n = len, got = into ? -1 : len;
-        if (into && kind == HN_K_INT) {
+        int64_t n = len, got = -1;
+        if (kind == HN_K_INT) {
             hn_wire_int(v, &n);
-            got = n <= len ? n : -1;    // a count beyond the buffer ends the loop
+            got = send || n <= len ? n : -1;    // a count beyond the buffer ends the loop
+        } else if (send && kind == HN_K_NONE && op == HN_OP_SENDALL) {
+            got = k;    // sendall returns None once it has sent everything
+        } else if (!send && !into) {
+            got = len;
         }
         int64_t at = t->bytes;
         if (!hn_tally_call(t, kind, n, got, k)) {
             break;
         }
         const uint8_t *p = (const uint8_t *)data.p + 1;
-        for (int64_t j = 0; t->bad < 0 && j < got; j++) {
-            if (p[j] != (uint8_t)((start + at + j) % HN_PATTERN)) {
+        for (uint32_t j = 0, b = o; !send && t->bad < 0 && j < (uint32_t)got; j++, b = b + 1 == HN_PATTERN ? 0 : b + 1) {
+            if (p[j] != b) {
                 t->bad = start + at + j;
             }
         }
+        o = (o + (uint32_t)got) % HN_PATTERN;
     }
     hn_ret_int(c, t->bytes);
 }
@@ -1002,8 +979,8 @@ static void hn_run(hn_call *c, const hn_result *res, int k) {
     case HN_OP_RESET: hn_op_reset(c); return;
     case HN_OP_CONST: hn_op_const(c); return;
     case HN_OP_ECHO: hn_op_echo(c); return;
-    case HN_OP_PUMP: hn_op_pump(c); return;
-    case HN_OP_SINK: hn_op_sink(c); return;
+    case HN_OP_PUMP: hn_op_bulk(c, 1); return;
+    case HN_OP_SINK: hn_op_bulk(c, 0); return;
     case HN_OP_TALLY: hn_op_tally(c); return;
     default: break;
     }

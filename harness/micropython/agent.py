@@ -669,7 +669,7 @@ def bulk(a, obj, name, v, room):
     start = v[3] if len(v) > 3 else 0
     if method not in BULK[name]:
         raise Fail("type")
-    if not 0 <= total <= BULKMAX or start < 0 or not 0 < chunk <= room:
+    if not 0 <= total <= BULKMAX or not 0 <= start <= BULKMAX or not 0 < chunk <= room:
         raise Fail("range")
     f = getattr(obj, method, None)
     if f is None:
