@@ -124,7 +124,7 @@ class Keeper:
                 rungs.append("restart: HELLO after %.0f ms" % ((time.monotonic() - t0) * 1e3))
                 event["outcome"] = "recovered by a restart"
                 return "%s; %s" % (trouble, event["outcome"])
-            except (TROUBLE, TargetLacks) as e:
+            except TROUBLE + (TargetLacks,) as e:
                 rungs.append("restart: %s" % _say(e))
                 if getattr(e, "final", False) or isinstance(e, TargetLacks):
                     break
