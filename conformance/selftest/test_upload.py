@@ -149,3 +149,15 @@ def test_form_option_is_checked():
     assert serial_link.parse_spec("/dev/ttyACM0,form=mpy")[2] == {"form": "mpy"}
     with pytest.raises(ValueError, match="form=elf: give form=auto, form=mpy or form=source"):
         serial_link.parse_spec("/dev/ttyACM0,form=elf")
+
+
+@needs_mpy_cross
+def test_the_command_writes_the_mpy_for_a_rom_filesystem(tmp_path, capsys):
+    """python -m sockconf.upload DIR [MPY]: what `mpremote romfs deploy DIR` puts at /rom."""
+    assert upload.main([str(tmp_path / "rom")]) == 0
+    data = upload.compile_agent(6)
+    assert (tmp_path / "rom" / (upload.module_name(data) + ".mpy")).read_bytes() == data
+    assert upload.main([]) == 2 and upload.main([str(tmp_path), "4"]) == 1
+    assert "the board reads .mpy version 4" in capsys.readouterr().err
+    image = upload.romfs_image(6)
+    assert image[:3] == b"\xd2\xcd\x31" and upload.module_name(data).encode() in image and data in image

@@ -15,6 +15,9 @@ error; what follows shares the REPL's globals, and load_agent leaves `main` defi
   content hash, and imported from there; a later session finds it and sends nothing. A board with
   no writable filesystem gets it in RAM instead, behind a read-only filesystem of one file mounted
   for the import and removed after it (what MicroPython's own test runner does with --via-mpy).
+  A board whose ROM filesystem (/rom) holds it already imports it from there and runs its
+  bytecode in place, so the heap holds none of it: `python -m sockconf.upload DIR [MPY]` writes
+  it into DIR for `mpremote romfs deploy DIR`, and romfs_image() is such a filesystem's image.
 - auto: mpy where the board has a writable filesystem to keep it in, else source (Loaded.note
   says why): from RAM, the .mpy and the module it makes are both in the heap during the import,
   which needs more than the source's chunks do.
@@ -25,7 +28,6 @@ import hashlib
 import importlib.util
 import os
 import pathlib
-import re
 import subprocess
 import sys
 
@@ -46,8 +48,9 @@ class UploadError(Exception):
 
 class Loaded:
     """What load_agent did: form ('source' or 'mpy'), pieces (raw-REPL executions that carried the
-    agent), sent (bytes of agent they carried), where ('', 'file' or 'ram': where the .mpy came
-    from), note (why auto chose source, else '')."""
+    agent), sent (bytes of agent they carried), where the .mpy came from ('loaded': imported in
+    this interpreter already; 'rom': a ROM filesystem; 'file': the working directory; 'ram'; ''
+    for source), note (why auto chose source, else '')."""
 
     def __init__(self, form, pieces, sent, where="", note=""):
         self.form, self.pieces, self.sent, self.where, self.note = form, pieces, sent, where, note
@@ -146,22 +149,24 @@ except ImportError:
 print(getattr(sys.implementation, '_mpy', -1))
 """
 
-# Already imported (the same interpreter, no soft reset since)? Else its size on the filesystem
-# (-1 if absent), and whether a file can be written there.
+# Where the .mpy is: imported already (the same interpreter, no soft reset since), in a ROM
+# filesystem at /rom, in the working directory, or absent; and whether a file can be written there.
 FIND = """_sc_n = %r
-_sc_s = -2 if _sc_n in sys.modules else -1
-if _sc_s == -1:
-    try:
-        _sc_s = os.stat(_sc_n + '.mpy')[6]
-    except OSError:
-        pass
+_sc_w = 'loaded' if _sc_n in sys.modules else 'absent'
+for _sc_p, _sc_k in (('/rom/', 'rom'), ('', 'file')):
+    if _sc_w == 'absent':
+        try:
+            if os.stat(_sc_p + _sc_n + '.mpy')[6] == %d:
+                _sc_w = _sc_k
+        except OSError:
+            pass
 _sc_f = None
-if _sc_s not in (-2, %d) and %r:
+if _sc_w == 'absent' and %r:
     try:
         _sc_f = open(_sc_n + '.tmp', 'wb')
     except OSError:
         pass
-print(_sc_s, _sc_f is not None)
+print(_sc_w, _sc_f is not None)
 """
 
 TO_FILE = "_sc_f.write(_sc_b(%r))\n"
@@ -218,6 +223,7 @@ IMPORT = """if '' not in sys.path:
     sys.path.insert(0, '')
 _sc_i = __import__(_sc_n)
 """
+ROM_IMPORT = IMPORT.replace("''", "'/rom'")
 DONE = """for _sc_k in %r:
     if hasattr(_sc_i, _sc_k):
         globals()[_sc_k] = getattr(_sc_i, _sc_k)
@@ -259,21 +265,21 @@ def load_mpy(run, path=AGENT, cache=CACHE, board_error=Exception, store="any"):
     data = compile_agent(mpy, path, cache)
     name = module_name(data)
     out = run(FIND % (name, len(data), not ram)).decode("ascii", "replace").split()
-    if len(out) < 2 or not re.fullmatch(r"-?[0-9]+", out[-2]):
+    if len(out) < 2 or out[-2] not in ("loaded", "rom", "file", "absent"):
         raise UploadError("the board answered the .mpy look-up with %r" % " ".join(out)[-80:])
-    size, writable = int(out[-2]), out[-1] == "True"
-    if store == "file" and size not in (-2, len(data)) and not writable:
-        raise UploadError("the board has no writable filesystem to keep the .mpy in (from RAM, it needs more "
-                          "heap than the source form)")
-    if ram and size >= 0:
-        size = -1
+    where, writable = out[-2], out[-1] == "True"
+    if ram and where in ("rom", "file"):
+        where = "absent"
+    if where == "absent" and store == "file" and not writable:
+        raise UploadError("the board has the .mpy in no ROM filesystem and no writable filesystem to keep it in "
+                          "(from RAM, it needs more heap than the source form)")
     pieces = sent = 0
-    if size == -2:
-        where = "loaded"    # imported in this interpreter already
+    if where == "loaded":
         run("_sc_i = sys.modules[_sc_n]\n")
-    elif size == len(data):
-        where = "file"      # on the filesystem from an earlier session
-        run(IMPORT)
+    elif where == "rom":
+        run(ROM_IMPORT)     # its bytecode runs in place: the heap holds none of it
+    elif where == "file":
+        run(IMPORT)         # on the filesystem from an earlier session
     else:
         where = "file" if writable else "ram"
         run("from binascii import a2b_base64 as _sc_b\n" + ("" if writable else "_sc_m = bytearray(%d)\n" % len(data)))
@@ -315,3 +321,41 @@ def load_agent(run, form="auto", chunk=CHUNK, path=AGENT, cache=CACHE, board_err
         loaded = load_source(run, chunk, path)
         loaded.note = note
     return loaded
+
+
+# ---- a ROM filesystem holding the agent ----
+
+def romfs_image(mpy, path=AGENT, cache=CACHE):
+    """A ROMFS image (mpremote's format, as `mpremote romfs deploy` writes it) holding only the agent
+    compiled for a board reading .mpy `mpy`, as sockconf_<hash>.mpy: what a board finds at /rom."""
+    import contextlib
+    import io
+    import tempfile
+    from mpremote.romfs import make_romfs
+    data = compile_agent(mpy, path, cache)
+    with tempfile.TemporaryDirectory() as d:
+        (pathlib.Path(d) / (module_name(data) + ".mpy")).write_bytes(data)
+        with contextlib.redirect_stdout(io.StringIO()):     # it lists what it packs
+            return make_romfs(d, mpy_cross=False)
+
+
+def main(argv):
+    """python -m sockconf.upload DIR [MPY]: DIR/sockconf_<hash>.mpy, the agent compiled for a board
+    whose sys.implementation._mpy is MPY (default 6: MicroPython 1.19 and later)."""
+    if not 1 <= len(argv) <= 2 or not (len(argv) == 1 or argv[1].isdigit()):
+        print("usage: python -m sockconf.upload DIR [MPY]", file=sys.stderr)
+        return 2
+    try:
+        data = compile_agent(int(argv[1]) if len(argv) > 1 else 6)
+    except UploadError as e:
+        print("sockconf.upload: %s" % e, file=sys.stderr)
+        return 1
+    out = pathlib.Path(argv[0]) / (module_name(data) + ".mpy")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(data)
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
