@@ -1,7 +1,8 @@
 """A MicroPython board in software, for testing the serial target without hardware.
 
     python fake_board.py [--python='micropython -X heapsize=69200'] [--baud=115200] [--raw-paste=no]
-                         [--window=128] [--link=PATH] [--cwd=DIR]
+                         [--window=128] [--link=PATH] [--cwd=DIR] [--boot-noise=SECONDS]
+                         [--without=MODULE,...]
 
 It opens a pty, prints `pty: /dev/pts/N` on stderr (and makes PATH a symlink to it), and speaks
 MicroPython's REPL protocol there as MicroPython's documentation describes it (docs/reference/
@@ -17,6 +18,13 @@ runs, the bytes of the link are its stdin and its stdout goes to the link, uncha
 is assumed to have called micropython.kbd_intr(-1): 0x03 is data). --baud paces both directions
 at BAUD/10 bytes a second, as a UART does. The interpreter's working directory is the board's
 filesystem: --cwd=DIR, else a fresh temporary directory removed when the board ends.
+
+What a real board brings with it: a boot.py in its filesystem runs in every fresh interpreter
+(at power-on and at each soft reset, as MicroPython's ports run it), and modules there import (a
+stand-in for a port's `network` module, say); --boot-noise=SECONDS is a board just reset: its
+boot ROM prints a log for that long and loses what the host sends meanwhile, then MicroPython
+prints its banner; --without=socket,usocket is a firmware built without those modules
+(importing them raises ImportError).
 """
 import os
 import queue
@@ -39,15 +47,29 @@ RAW = b"raw REPL; CTRL-B to exit\r\n"
 RUNTIME = r'''
 import sys
 g = {"__name__": "__main__"}
+%s
+try:
+    f = open("boot.py")
+except OSError:
+    f = None
+if f:
+    try:
+        exec(f.read(), g)
+    except Exception as x:
+        print("boot.py:", repr(x))
+    f.close()
 i, o = open("/dev/fd/%d", "rb"), sys.stdout.buffer
 def trace(x):
     if hasattr(sys, "print_exception"):
         import io
         s = io.StringIO()
         sys.print_exception(x, s)
-        return s.getvalue()
-    import traceback
-    return "".join(traceback.format_exception(type(x), x, x.__traceback__))
+        t = s.getvalue()
+    else:
+        import traceback
+        t = "".join(traceback.format_exception(type(x), x, x.__traceback__))
+    t = t.split("\n")
+    return "\n".join(t[:1] + t[2:])     # without this runtime's own frame: as a board prints it
 while True:
     n = i.readline()
     if not n:
@@ -55,7 +77,7 @@ while True:
     code = i.read(int(n))
     err = ""
     try:
-        exec(code, g)
+        exec(compile(code, "<stdin>", "exec"), g)     # named as a board's raw REPL names it
     except BaseException as x:
         err = trace(x)
     try:
@@ -70,9 +92,24 @@ while True:
 '''
 
 
+# A firmware without some modules: importing them raises ImportError, as on a build without them.
+WITHOUT = r'''
+import builtins
+_imp = builtins.__import__
+def _without(name, *args):
+    if name in %r:
+        raise ImportError("no module named '%%s'" %% name)
+    return _imp(name, *args)
+builtins.__import__ = _without
+'''
+# what a board prints while its boot ROM starts it, with bytes a careless host could take for answers
+NOISE = b"ets Jun  8 2016 00:22:57\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAST_FLASH_BOOT)\r\nOK R\x01 >\x04\r\n"
+
+
 class Board:
-    def __init__(self, python, baud, raw_paste, window, cwd=None):
+    def __init__(self, python, baud, raw_paste, window, cwd=None, without=()):
         self.python, self.baud, self.raw_paste, self.window, self.cwd = python, baud, raw_paste, window, cwd
+        self.prelude = WITHOUT % (tuple(without),) if without else ""
         self.name = os.path.basename(shlex.split(python)[0]).encode()
         self.master, self.slave = os.openpty()
         tty.setraw(self.slave)
@@ -126,8 +163,9 @@ class Board:
             self.child.wait()
             os.close(self.control)
         r, self.control = os.pipe()
-        self.child = subprocess.Popen(shlex.split(self.python) + ["-c", RUNTIME % r], stdin=subprocess.PIPE,
-                                      stdout=subprocess.PIPE, bufsize=0, pass_fds=(r,), cwd=self.cwd)
+        self.child = subprocess.Popen(shlex.split(self.python) + ["-c", RUNTIME % (self.prelude, r)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0, pass_fds=(r,),
+                                      cwd=self.cwd)
         os.close(r)
 
     def run(self, code):
@@ -243,8 +281,20 @@ class Board:
                 self.send(b"\x01")
                 remain, credit = w, credit + w
 
-    def serve(self):
+    def boot_noise(self, seconds):
+        """A board just reset: its boot ROM's log for `seconds`, what the host sends meanwhile
+        lost, then MicroPython's banner."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.send(NOISE)
+            if select.select([self.master], [], [], 0.05)[0]:
+                os.read(self.master, 4096)
+        self.send(b"\r\n" + self.banner())
+
+    def serve(self, noise=0.0):
         self.start()
+        if noise:
+            self.boot_noise(noise)
         while True:
             c = self.byte()
             (self.raw if self.mode == "raw" else self.friendly)(c)
@@ -254,7 +304,8 @@ def main():
     opts = dict(a[2:].partition("=")[::2] for a in sys.argv[1:] if a.startswith("--"))
     cwd = opts.get("cwd") or tempfile.mkdtemp(prefix="sockconf-board-")
     board = Board(opts.get("python") or shlex.quote(sys.executable), int(opts.get("baud") or 0),
-                  opts.get("raw-paste", "yes") != "no", int(opts.get("window") or 128), cwd)
+                  opts.get("raw-paste", "yes") != "no", int(opts.get("window") or 128), cwd,
+                  [m for m in opts.get("without", "").split(",") if m])
     path = os.ttyname(board.slave)
     if opts.get("link"):
         if os.path.lexists(opts["link"]):
@@ -264,7 +315,7 @@ def main():
     sys.stderr.flush()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))     # so that the directory goes too
     try:
-        board.serve()
+        board.serve(float(opts.get("boot-noise") or 0))
     finally:
         if not opts.get("cwd"):
             shutil.rmtree(cwd, ignore_errors=True)

@@ -20,6 +20,7 @@ import os
 import pathlib
 import re
 import shlex
+import socket
 import sys
 import tempfile
 import time
@@ -131,16 +132,21 @@ def target_argv(spec):
             device, baud, opts = sc_serial.parse_spec(rest)
         except ValueError as e:
             raise pytest.UsageError("--target=%s: %s" % (spec, e)) from None
-        if not os.path.exists(device):
+        if "://" not in device and not os.path.exists(device):
             raise pytest.UsageError("--target=%s: there is no serial device %s" % (spec, device))
+        if opts.get("setup") and not os.path.isfile(opts["setup"]):
+            raise pytest.UsageError("--target=%s: there is no setup script %s" % (spec, opts["setup"]))
         try:
             import serial  # noqa: F401
-        except ImportError:
-            raise pytest.UsageError("--target=%s: the serial target needs pyserial (conformance/requirements.txt)"
-                                    % spec) from None
+            import mpremote  # noqa: F401
+        except ImportError as e:
+            raise pytest.UsageError("--target=%s: the serial target needs pyserial and mpremote "
+                                    "(conformance/requirements.txt): %s" % (spec, e)) from None
         opener = functools.partial(sc_serial.SerialLink, device, baud, **opts)
         opener.bind = opts.get("host")
-        opener.why = "a board resolves names with its own resolver"
+        opener.why = None if opts.get("dns") else "a board resolves names with its own resolver (dns=suite points it " \
+                                                  "at the suite's DNS peer)"
+        opener.dns_port = 53 if opts.get("dns") else 0
         return opener, None, "micropython"
     raise pytest.UsageError("--target=%s: unknown target; use %s" % (spec, TARGETS))
 
@@ -251,6 +257,8 @@ def pytest_configure(config):
         net["why"] = "--host-net: the target runs in the machine's own network"
     elif not kind:
         net["why"] = getattr(setup["argv"], "why", None)
+        if getattr(setup["argv"], "dns_port", 0):
+            _suite_dns_port(setup)
     else:
         try:
             sc_netns.enter(tap=kind == "tap")
@@ -265,6 +273,26 @@ def pytest_configure(config):
         config.add_cleanup(conf.unlink)
         net["why"] = sc_netns.resolver_works(conf)
         net["resolver"] = None if net["why"] else conf
+
+
+def _suite_dns_port(setup):
+    """serial:...,dns=suite: the suite's DNS peer must listen on port 53 of the host address the
+    board reaches; where this process may not bind it, the board keeps its own resolver and
+    every case that resolves names is UNRESOLVED with the sentence saying what is missing."""
+    opener = setup["argv"]
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        probe.bind((opener.bind, 53))
+        return
+    except OSError as e:
+        why = ("dns=suite: the suite's DNS peer cannot listen on port 53 of %s (%s); it needs root or the "
+               "CAP_NET_BIND_SERVICE capability, and %s must be an address of this machine" % (
+                   opener.bind, e.strerror or e, opener.bind))
+    finally:
+        probe.close()
+    keywords = dict(opener.keywords, dns=None)
+    plain = setup["argv"] = functools.partial(opener.func, *opener.args, **keywords)
+    plain.bind, plain.why, plain.dns_port = opener.bind, why, 0
 
 
 # ---- the target, the oracle, the peers ----
@@ -340,7 +368,8 @@ def dns_peer(request, peer_bind):
     it ($SOCKCONF_DNS_PORT, or /etc/resolv.conf in a private mount namespace: then it is on
     port 53), so no case ever asks the machine's resolver. peer.sockconf.test is where the
     target reaches the host's peers."""
-    port = 53 if request.config.stash[NET]["resolver"] else 0
+    net, argv = request.config.stash[NET], request.config.stash[SETUP]["argv"]
+    port = 53 if net["resolver"] else getattr(argv, "dns_port", 0)     # dns=suite: a board's resolver asks port 53
     with sc_peers.FakeDns(peer_bind, port) as d:
         yield d
 
@@ -385,6 +414,8 @@ def agent(keeper):
     """A client session with the target, after HELLO (for self-tests; cases get theirs from the keeper)."""
     if keeper.gone:
         pytest.fail(keeper.gone, pytrace=False)
+    if keeper.lacks:
+        pytest.skip(keeper.lacks)
     return keeper.client
 
 
@@ -399,7 +430,7 @@ def oracle(oracle_keeper):
 def _measured(request, k, bind, rules):
     """A keeper's link figures (sockconf/link.py), measured once; zeros for a target given up."""
     if k.link is None:
-        k.link = dict(sc_link.DEFAULT, notes=[k.gone]) if k.gone else \
+        k.link = dict(sc_link.DEFAULT, notes=[k.gone or k.lacks]) if k.gone or k.lacks else \
             sc_link.measure(k.client, bind, rules, sc_recovery.TROUBLE)
         request.config.stash[LINKS][k.name] = k.link
     return k.link
@@ -478,11 +509,14 @@ def pytest_pyfunc_call(pyfuncitem):
     agent = keeper.client
     params = {k: pyfuncitem.funcargs[k] for k in pyfuncitem._fixtureinfo.argnames if k not in ("side", "sockconf_round")}
     body = functools.partial(pyfuncitem.obj, **params)
-    caps = rules.capabilities(agent.info.get("caps", []))
+    # UNSUPPORTED before the case runs: the target lacks what every case needs (keeper.lacks: a
+    # board without a socket module), or a capability this case needs
+    caps = set() if keeper.lacks else rules.capabilities(agent.info.get("caps", []))
     missing = [n for n in meta["needs"] if n not in caps]
-    if missing:
-        finish("UNSUPPORTED", "the target lacks %s" % ", ".join(missing))
-        pytest.skip("UNSUPPORTED: the target lacks %s" % ", ".join(missing))
+    lacking = keeper.lacks or (missing and "the target lacks %s" % ", ".join(missing))
+    if lacking:
+        finish("UNSUPPORTED", lacking)
+        pytest.skip("UNSUPPORTED: " + lacking)
     net = pyfuncitem.config.stash[NET]
     if meta["dns"] and "suite-dns" not in caps and not net["resolver"]:
         unresolved("the target does not resolve names through the suite's DNS peer (no suite-dns capability), "
@@ -607,6 +641,8 @@ def pytest_sessionfinish(session, exitstatus):
                                      "deviations", "left_open", "recovery", "transcript") if k in r}
                   for r in session.config.stash[RESULTS]],
         "link": session.config.stash[LINKS],
+        # what crossed the link to the target, every request of the run (benchmarks read it)
+        "traffic": {"round_trips": c.round_trips, "bytes_out": c.bytes_out, "bytes_in": c.bytes_in} if c else None,
         "recoveries": [e for k in session.config.stash[KEEPERS].values() for e in k.events],
         "given_up": {n: k.gone for n, k in session.config.stash[KEEPERS].items() if k.gone},
     }
@@ -626,9 +662,14 @@ def pytest_terminal_summary(terminalreporter, config):
     tr = terminalreporter
     stats = tr.stats
     if c is None:
-        if keepers.get("target") is not None and keepers["target"].gone:
+        k = keepers.get("target")
+        if k is not None and (k.gone or k.lacks):
             tr.section("sockconf summary")
-            tr.write_line("target   %s: %s" % (config.getoption("--target"), keepers["target"].gone))
+            tr.write_line("target   %s: %s" % (config.getoption("--target"), k.gone or k.lacks))
+            cases = config.stash[RESULTS]
+            if cases:
+                tr.write_line("cases    " + ", ".join("%d %s" % (sum(r["status"] == s for r in cases), s)
+                                                      for s in sc_case.STATUSES))
         return
     tr.section("sockconf summary")
     tr.write_line("target   %s: %s %s on %s (protocol %s)" % (config.getoption("--target"), c.info["impl"],
@@ -640,8 +681,6 @@ def pytest_terminal_summary(terminalreporter, config):
                                               for s in sc_case.STATUSES))
     others = ", ".join("%d %s" % (len(stats.get(k, [])), k) for k in ("passed", "failed", "skipped", "error"))
     tr.write_line("tests    %s (cases included)" % others)
-        # what crossed the link to the target, every request of the run (benchmarks read it)
-        "traffic": {"round_trips": c.round_trips, "bytes_out": c.bytes_out, "bytes_in": c.bytes_in} if c else None,
     tr.write_line("link     %d round trips, %d bytes out, %d bytes in" % (c.round_trips, c.bytes_out, c.bytes_in))
     for name, f in sorted(config.stash[LINKS].items()):
         tr.write_line("timing   %s: round trip %.2f ms, %.1f us per byte, timer tick %.1f ms%s" % (
