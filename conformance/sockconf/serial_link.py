@@ -149,7 +149,7 @@ def agent_line(sent, line, function="<module>", path=AGENT):
     return None
 
 
-FRAME = re.compile(r'File "<stdin>", line (\d+)(?:, in (\S+))?')
+FRAME = re.compile(r'File "(<stdin>|agent\.py)", line (\d+)(?:, in (\S+))?')    # agent.py: the .mpy form's
 
 
 def board_error(text, sent, path=AGENT, name="what the host sent"):
@@ -160,10 +160,11 @@ def board_error(text, sent, path=AGENT, name="what the host sent"):
     cls = re.match(r"[A-Za-z_][A-Za-z0-9_.]*", last)
     where = []
     for m in FRAME.finditer(text):
-        k = agent_line(sent, int(m.group(1)), m.group(2) or "<module>", path)
-        where.append("agent.py line %d" % k if k else "line %s of %s" % (m.group(1), name))
-        if m.group(2) and m.group(2) != "<module>":
-            where[-1] += " in %s" % m.group(2)
+        line, function = int(m.group(2)), m.group(3) or "<module>"
+        k = line if m.group(1) == "agent.py" else agent_line(sent, line, function, path)
+        where.append("agent.py line %d" % k if k else "line %d of %s" % (line, name))
+        if function != "<module>":
+            where[-1] += " in %s" % function
     return last + (" (at %s)" % ", called from ".join(reversed(where)) if where else ""), cls.group(0) if cls else ""
 
 
@@ -312,8 +313,9 @@ class SerialLink(Transport):
         self._spoke = False     # the agent answered once: an end after that is no start error
         self.listen_host = listen_host
         try:
-            self.port = serial.serial_for_url(device, baudrate=baud, timeout=timeout, write_timeout=timeout,
-                                              exclusive=True)
+            # pyserial's RFC 2217 client has no write timeout; its writes go to a socket
+            more = {} if device.startswith("rfc2217://") else {"write_timeout": timeout}
+            self.port = serial.serial_for_url(device, baudrate=baud, timeout=timeout, exclusive=True, **more)
             _lines(self.port, rts, dtr)
         except (serial.SerialException, OSError, ValueError) as e:
             raise BoardDown("cannot open %s: %s" % (device, e)) from None
@@ -322,7 +324,7 @@ class SerialLink(Transport):
         try:
             self.repl.enter()
             if setup:
-                self.run(pathlib.Path(setup).read_text(encoding="utf-8"), "the setup script %s" % setup)
+                self.run(pathlib.Path(setup).read_text(encoding="utf-8"), "it", "the setup script %s raised" % setup)
             if b"ImportError" in self.repl.exec(PROBE)[1]:
                 raise TargetLacks("the board on %s has neither a socket nor a usocket module" % device)
             try:    # the compiled agent where `form` asks for it (sockconf/upload.py), else the chunks
@@ -347,15 +349,16 @@ class SerialLink(Transport):
         self.raw_paste = self.repl.use_raw_paste
         self.port.timeout = 0.05
 
-    def run(self, code, name="what the host sent"):
-        """Run code in the raw REPL to its end, its output; BoardDown with the board's traceback in
-        one sentence if it raised (its frames as agent.py's lines where the code is agent.py's, else
-        as lines of `name`), final for an ImportError, SyntaxError or MemoryError."""
+    def run(self, code, name="what the host sent", what="the agent did not start"):
+        """Run code in the raw REPL to its end, its output; BoardDown (`what` on DEVICE: ...) with
+        the board's traceback in one sentence if it raised (its frames as agent.py's lines where
+        the code is agent.py's, else as lines of `name`), final for an ImportError, SyntaxError or
+        MemoryError. The upload (upload.load_agent) runs its code through here."""
         self.sent.append(code)
         out, err = self.repl.exec(code)
         if err:
             said, cls = board_error(err.decode("utf-8", "replace"), self.sent, self.agent, name)
-            raise BoardDown("the agent did not start on %s: %s" % (self.device, said), final=cls in FINAL)
+            raise BoardDown("%s on %s: %s" % (what, self.device, said), final=cls in FINAL)
         return out
 
     def _quit(self):
