@@ -485,7 +485,9 @@ static void rt_closed(const rt_backend *b) {
             case 'i': case 'z': n += (size_t)snprintf(args + n, sizeof args - n, " i1"); break;
             case 'n': n += (size_t)snprintf(args + n, sizeof args - n, " f0.5"); break;
             case 'b': n += (size_t)snprintf(args + n, sizeof args - n, " bAAE="); break;
-            case 's': n += (size_t)snprintf(args + n, sizeof args - n, " sr"); break;
+            case 's':   // the one required str of a socket's op: the method pump or sink calls
+                n += (size_t)snprintf(args + n, sizeof args - n, " s%s", strcmp(rt_ops[k].name, "sink") ? "send" : "recv");
+                break;
             case 'l': n += (size_t)snprintf(args + n, sizeof args - n, " [ ]"); break;
             default: n += (size_t)snprintf(args + n, sizeof args - n, " ( s%s i1 )", b->peer_host); break;
             }
