@@ -34,7 +34,7 @@ MAXLINE, MAXOPS, MAXARGS, MAXDEPTH, LIMIT = agent.MAXLINE, agent.MAXOPS, agent.M
 assert (MAXLINE, MAXOPS, MAXDEPTH) == (4096, 16, wire.MAXDEPTH)
 
 # The model: wire.py's request checker, with `*` signatures bounded at the agent's MAXARGS.
-MODEL = _load("sockconf_wire_model", Path(wire.__file__))
+MODEL = _load("sockconf.wire_model", Path(wire.__file__))     # in the package: wire.py imports .root
 MODEL.Ref, MODEL.Handle, MODEL.WireError, MODEL.Kw = wire.Ref, wire.Handle, wire.WireError, wire.Kw   # comparable
 MODEL.OPS = dict((n, "|" + s[-2] * MAXARGS if s.endswith("*") else s) for n, s in wire.OPS.items())
 
