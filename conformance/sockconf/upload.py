@@ -18,9 +18,10 @@ error; what follows shares the REPL's globals, and load_agent leaves `main` defi
   A board whose ROM filesystem (/rom) holds it already imports it from there and runs its
   bytecode in place, so the heap holds none of it: `python -m sockconf.upload DIR [MPY]` writes
   it into DIR for `mpremote romfs deploy DIR`, and romfs_image() is such a filesystem's image.
-- auto: mpy where the board has a writable filesystem to keep it in, else source (Loaded.note
-  says why): from RAM, the .mpy and the module it makes are both in the heap during the import,
-  which needs more than the source's chunks do.
+- auto: mpy where the board has it in /rom or a writable filesystem to keep it in, else source
+  (Loaded.note says why): from RAM, the .mpy and the module it makes are both in the heap during
+  the import, which needs more than the source's chunks do (measured on MicroPython's MPS2-AN385
+  firmware, for HELLO and an echo: source 34 KiB of free heap, .mpy from RAM 50 KiB, from /rom 20).
 """
 import ast
 import base64
