@@ -676,3 +676,23 @@ def test_dns_suite_reaches_the_suites_dns_peer_on_port_53(tmp_path):
     assert len(got) == 9 and got == want, out
     assert "UNRESOLVED" not in got.values()
     assert resolv.read_text().split()[:2] == ["nameserver", "192.0.2.1"], "the board's resolver was not put back"
+
+
+def test_dns_suite_without_port_53_is_one_sentence(board, tmp_path):
+    """dns=suite where this process may not bind port 53 (root without CAP_NET_BIND_SERVICE, by
+    setpriv): the cases that resolve names are UNRESOLVED with the sentence saying what is
+    missing. A host= that is no address of this machine is one sentence too."""
+    if not shutil.which("setpriv"):
+        pytest.skip("no setpriv command (util-linux) to run the suite without CAP_NET_BIND_SERVICE")
+    p = subprocess.run(["setpriv", "--bounding-set", "-net_bind_service", "--inh-caps", "-net_bind_service",
+                        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", NAME_CASES[-1],
+                        "--target=serial:%s,host=127.0.0.1,dns=suite" % board.path, "--profile=cpython",
+                        "--results=%s" % (tmp_path / "r.json")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = p.stdout + p.stderr
+    assert p.returncode == 1 and "Traceback" not in out, out
+    (case,) = json.loads((tmp_path / "r.json").read_text())["cases"]
+    assert case["status"] == "UNRESOLVED" and re.search(
+        r"dns=suite: the suite's DNS peer cannot listen on port 53 of 127\.0\.0\.1 \(Permission denied\); it "
+        r"needs root or the CAP_NET_BIND_SERVICE capability\)$", case["reason"]), case["reason"]
+    status, out = _pytest(NAME_CASES[-1], "--target=serial:%s,host=192.0.2.99,dns=suite" % board.path)
+    assert status == 4 and "host=192.0.2.99 is not an address of this machine" in out and "Traceback" not in out, out

@@ -134,6 +134,13 @@ def target_argv(spec):
             raise pytest.UsageError("--target=%s: %s" % (spec, e)) from None
         if "://" not in device and not os.path.exists(device):
             raise pytest.UsageError("--target=%s: there is no serial device %s" % (spec, device))
+        if opts.get("host"):
+            try:
+                with socket.socket(socket.AF_INET6 if ":" in opts["host"] else socket.AF_INET) as s:
+                    s.bind((opts["host"], 0))
+            except (OSError, OverflowError) as e:
+                raise pytest.UsageError("--target=%s: host=%s is not an address of this machine, where the host's "
+                                        "peers listen for the board (%s)" % (spec, opts["host"], e)) from None
         if opts.get("setup") and not os.path.isfile(opts["setup"]):
             raise pytest.UsageError("--target=%s: there is no setup script %s" % (spec, opts["setup"]))
         try:
@@ -256,9 +263,9 @@ def pytest_configure(config):
     if kind in ("private", "isolated") and config.getoption("--host-net"):
         net["why"] = "--host-net: the target runs in the machine's own network"
     elif not kind:
-        net["why"] = getattr(setup["argv"], "why", None)
         if getattr(setup["argv"], "dns_port", 0):
             _suite_dns_port(setup)
+        net["why"] = getattr(setup["argv"], "why", None)
     else:
         try:
             sc_netns.enter(tap=kind == "tap")
@@ -286,8 +293,7 @@ def _suite_dns_port(setup):
         return
     except OSError as e:
         why = ("dns=suite: the suite's DNS peer cannot listen on port 53 of %s (%s); it needs root or the "
-               "CAP_NET_BIND_SERVICE capability, and %s must be an address of this machine" % (
-                   opener.bind, e.strerror or e, opener.bind))
+               "CAP_NET_BIND_SERVICE capability" % (opener.bind, e.strerror or e))
     finally:
         probe.close()
     keywords = dict(opener.keywords, dns=None)
