@@ -161,3 +161,39 @@ def test_the_command_writes_the_mpy_for_a_rom_filesystem(tmp_path, capsys):
     assert "the board reads .mpy version 4" in capsys.readouterr().err
     image = upload.romfs_image(6)
     assert image[:3] == b"\xd2\xcd\x31" and upload.module_name(data).encode() in image and data in image
+
+
+@needs_mpy_cross
+@pytest.mark.parametrize("store", ["file", "ram"])
+def test_a_module_that_raises_is_one_sentence_and_leaves_nothing(tmp_path, store):
+    """The .mpy's import raising: UploadError with what the board said, and the upload's names and
+    its RAM copy gone from the REPL's globals (a file left open is closed)."""
+    import time
+    from sockconf import transport
+    bad = tmp_path / "bad.py"
+    bad.write_text("x = 1\nraise ValueError('no agent here')\n")
+    t = transport.PipeTransport([_mp(), "-X", "heapsize=200000", "-c", bench.PIPE_REPL % str(tmp_path)])
+    try:
+        t.readline(time.monotonic() + 10)
+        run = lambda code: bench._pipe_run(t, code)  # noqa: E731
+        with pytest.raises(upload.UploadError, match="the board could not load the .mpy: .*no agent here"):
+            upload.load_mpy(run, bad, tmp_path / "cache", RuntimeError, store)
+        assert run("print([k for k in globals() if k.startswith('_sc') or k.startswith('_Sc')])") == b"[]\n"
+    finally:
+        t.close()
+
+
+@needs_mpy_cross
+@pytest.mark.parametrize("store", ["file", "ram"])
+def test_after_the_mpy_the_globals_have_main_and_nothing_of_the_upload(tmp_path, store):
+    import time
+    from sockconf import transport
+    t = transport.PipeTransport([_mp(), "-X", "heapsize=200000", "-c", bench.PIPE_REPL % str(tmp_path)])
+    try:
+        t.readline(time.monotonic() + 10)
+        run = lambda code: bench._pipe_run(t, code)  # noqa: E731
+        assert upload.load_mpy(run, cache=tmp_path / "cache", board_error=RuntimeError, store=store).where == store
+        assert run("print(sorted(k for k in globals() if k.startswith('_sc') or k.startswith('_Sc')), "
+                   "callable(main), callable(nic))") == b"[] True True\n"
+    finally:
+        t.close()

@@ -225,14 +225,20 @@ IMPORT = """if '' not in sys.path:
 _sc_i = __import__(_sc_n)
 """
 ROM_IMPORT = IMPORT.replace("''", "'/rom'")
+# The upload's own names go (after an error too: a file left open is closed, the RAM copy freed).
+CLEANUP = """try:
+    _sc_f.close()
+except Exception:
+    pass
+for _sc_k in [k for k in globals() if k.startswith('_sc_') or k.startswith('_Sc')] + ['_sc_k']:
+    globals().pop(_sc_k, None)
+import gc
+gc.collect()
+"""
 DONE = """for _sc_k in %r:
     if hasattr(_sc_i, _sc_k):
         globals()[_sc_k] = getattr(_sc_i, _sc_k)
-for _sc_k in [k for k in globals() if k.startswith('_sc_') or k.startswith('_Sc')]:
-    del globals()[_sc_k]
-import gc
-gc.collect()
-""" % (EXPORTS,)
+""" % (EXPORTS,) + CLEANUP
 
 
 def _raising(run, board_error):
@@ -265,31 +271,39 @@ def load_mpy(run, path=AGENT, cache=CACHE, board_error=Exception, store="any"):
         raise UploadError("the board does not say which .mpy version it reads (no sys.implementation._mpy)")
     data = compile_agent(mpy, path, cache)
     name = module_name(data)
-    out = run(FIND % (name, len(data), not ram)).decode("ascii", "replace").split()
-    if len(out) < 2 or out[-2] not in ("loaded", "rom", "file", "absent"):
-        raise UploadError("the board answered the .mpy look-up with %r" % " ".join(out)[-80:])
-    where, writable = out[-2], out[-1] == "True"
-    if ram and where in ("rom", "file"):
-        where = "absent"
-    if where == "absent" and store == "file" and not writable:
-        raise UploadError("the board has the .mpy in no ROM filesystem and no writable filesystem to keep it in "
-                          "(from RAM, it needs more heap than the source form)")
-    pieces = sent = 0
-    if where == "loaded":
-        run("_sc_i = sys.modules[_sc_n]\n")
-    elif where == "rom":
-        run(ROM_IMPORT)     # its bytecode runs in place: the heap holds none of it
-    elif where == "file":
-        run(IMPORT)         # on the filesystem from an earlier session
-    else:
-        where = "file" if writable else "ram"
-        run("from binascii import a2b_base64 as _sc_b\n" + ("" if writable else "_sc_m = bytearray(%d)\n" % len(data)))
-        for k in range(0, len(data), PIECE):
-            b64 = base64.b64encode(data[k:k + PIECE]).decode("ascii")
-            run(TO_FILE % b64 if writable else TO_RAM % (k, min(k + PIECE, len(data)), b64))
-            pieces, sent = pieces + 1, sent + len(data[k:k + PIECE])
-        run(FILE_DONE + IMPORT if writable else RAM_IMPORT)
-    run(DONE)
+    try:
+        out = run(FIND % (name, len(data), not ram)).decode("ascii", "replace").split()
+        if len(out) < 2 or out[-2] not in ("loaded", "rom", "file", "absent"):
+            raise UploadError("the board answered the .mpy look-up with %r" % " ".join(out)[-80:])
+        where, writable = out[-2], out[-1] == "True"
+        if ram and where in ("rom", "file"):
+            where = "absent"
+        if where == "absent" and store == "file" and not writable:
+            raise UploadError("the board has the .mpy in no ROM filesystem and no writable filesystem to keep it in "
+                              "(from RAM, it needs more heap than the source form)")
+        pieces = sent = 0
+        if where == "loaded":
+            run("_sc_i = sys.modules[_sc_n]\n")
+        elif where == "rom":
+            run(ROM_IMPORT)     # its bytecode runs in place: the heap holds none of it
+        elif where == "file":
+            run(IMPORT)         # on the filesystem from an earlier session
+        else:
+            where = "file" if writable else "ram"
+            run("from binascii import a2b_base64 as _sc_b\n"
+                + ("" if writable else "_sc_m = bytearray(%d)\n" % len(data)))
+            for k in range(0, len(data), PIECE):
+                b64 = base64.b64encode(data[k:k + PIECE]).decode("ascii")
+                run(TO_FILE % b64 if writable else TO_RAM % (k, min(k + PIECE, len(data)), b64))
+                pieces, sent = pieces + 1, sent + len(data[k:k + PIECE])
+            run(FILE_DONE + IMPORT if writable else RAM_IMPORT)
+        run(DONE)
+    except UploadError:
+        try:
+            run(CLEANUP)
+        except UploadError:
+            pass
+        raise
     return Loaded("mpy", pieces, sent, where)
 
 
