@@ -696,3 +696,14 @@ def test_dns_suite_without_port_53_is_one_sentence(board, tmp_path):
         r"needs root or the CAP_NET_BIND_SERVICE capability\)$", case["reason"]), case["reason"]
     status, out = _pytest(NAME_CASES[-1], "--target=serial:%s,host=192.0.2.99,dns=suite" % board.path)
     assert status == 4 and "host=192.0.2.99 is not an address of this machine" in out and "Traceback" not in out, out
+
+
+def test_a_board_that_never_stops_talking_is_given_a_deadline(board, tmp_path):
+    """Each raw-REPL execution is bounded in time, not only by quiet (mpremote's read loops end on
+    quiet alone): a setup script that prints forever ends in one sentence within 3 timeouts."""
+    chatty = tmp_path / "chatty.py"
+    chatty.write_text("import time\nwhile True:\n    print('still here')\n    time.sleep(0.01)\n")
+    t0 = time.monotonic()
+    with pytest.raises(TargetDied, match="the board kept talking past the deadline without ending the code$"):
+        serial_link.SerialLink(board.path, timeout=0.5, setup=str(chatty))
+    assert time.monotonic() - t0 < 5.0

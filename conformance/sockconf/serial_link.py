@@ -23,6 +23,7 @@ import io
 import os
 import pathlib
 import re
+import struct
 import time
 
 from . import upload
@@ -195,15 +196,40 @@ def _said():
         yield out
 
 
+class _Bounded:
+    """The port as mpremote sees it: a read after `until` (time.monotonic()) raises BoardError.
+    mpremote's read loops end on a quiet line only; a board that never stops talking would keep
+    them going."""
+
+    def __init__(self, port):
+        self.port, self.until = port, None
+
+    def _check(self):
+        if self.until is not None and time.monotonic() > self.until:
+            raise BoardError("the board kept talking past the deadline without ending the code")
+
+    def read(self, n=1):
+        self._check()
+        return self.port.read(n)
+
+    def inWaiting(self):
+        self._check()
+        return self.port.in_waiting
+
+    def __getattr__(self, name):
+        return getattr(self.port, name)
+
+
 class RawRepl:
-    """MicroPython's raw REPL over an open pyserial port, through mpremote's SerialTransport."""
+    """MicroPython's raw REPL over an open pyserial port, through mpremote's SerialTransport; each
+    execution bounded by 3 times `timeout`, on top of mpremote's `timeout` of quiet."""
 
     def __init__(self, port, timeout=10.0, raw_paste=True):
         from mpremote.transport import TransportError
         from mpremote.transport_serial import SerialTransport
         self.port, self.timeout, self.Error = port, timeout, TransportError
         mp = self.mp = SerialTransport.__new__(SerialTransport)     # its methods over our open port:
-        mp.serial, mp.device_name, mp.is_pty = port, port.port, False  # its __init__ opens one itself
+        mp.serial, mp.device_name, mp.is_pty = _Bounded(port), port.port, False  # its __init__ opens one
         mp.in_raw_repl, mp.use_raw_paste, mp.mounted = False, raw_paste, False
         self.seen = b""     # what the board said last, for errors
 
@@ -264,17 +290,23 @@ class RawRepl:
 
     def exec_start(self, code):
         """Send code and start it; the board then runs it."""
+        self.mp.serial.until = time.monotonic() + 3 * self.timeout
         try:
             self.mp.exec_raw_no_follow(code)
-        except (self.Error, ValueError, IndexError) as e:    # struct: a short window header
+        except (self.Error, struct.error) as e:     # struct: a short raw-paste window header
             raise BoardError("the raw REPL did not take the code: %s" % e) from None
+        finally:
+            self.mp.serial.until = None
 
     def follow(self):
         """After exec_start, until the code ends: (output, error output)."""
+        self.mp.serial.until = time.monotonic() + 3 * self.timeout
         try:
             return self.mp.follow(self.timeout)
         except self.Error as e:
             raise BoardError("the code did not end within %.1f s of quiet: %s" % (self.timeout, e)) from None
+        finally:
+            self.mp.serial.until = None
 
     def exec(self, code):
         """Run code to its end: (output, error output: the board's traceback, if it raised)."""
