@@ -298,6 +298,7 @@ def test_boot_noise_is_drained():
         t = serial_link.SerialLink(board.path)
         try:
             assert Client(t).hello()["proto"] == 2
+            assert t.repl.tries == 1, "the first Ctrl-C and Ctrl-A went into the noise"
         finally:
             t.close()
     finally:

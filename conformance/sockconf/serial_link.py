@@ -232,6 +232,7 @@ class RawRepl:
         mp.serial, mp.device_name, mp.is_pty = _Bounded(port), port.port, False  # its __init__ opens one
         mp.in_raw_repl, mp.use_raw_paste, mp.mounted = False, raw_paste, False
         self.seen = b""     # what the board said last, for errors
+        self.tries = 0      # how many tries enter() took
 
     @property
     def use_raw_paste(self):
@@ -264,7 +265,7 @@ class RawRepl:
         only then the line 0x04 ends it (0x04 at the friendly prompt would soft-reboot)."""
         self.drain(QUIET, BOOT)
         wait = min(self.timeout, 1.0)
-        for _ in range(TRIES):
+        for self.tries in range(1, TRIES + 1):
             try:
                 with _said() as out:
                     self.mp.enter_raw_repl(soft_reset=False, timeout_overall=wait)
