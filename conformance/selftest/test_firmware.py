@@ -1,15 +1,16 @@
-# The serial target against MicroPython's own firmware: the qemu port built for MPS2-AN385 (a
-# Cortex-M3 board that QEMU emulates), its UART on a pty. SOCKCONF_FIRMWARE=<firmware.elf> names
-# it (built outside this repository from MicroPython's source: make -C ports/qemu
-# BOARD=MPS2_AN385); without it, or without qemu-system-arm, every test here skips with the reason.
+# The serial target against MicroPython's own firmware (sockconf/firmware.py): the qemu port built
+# for MPS2-AN385 (a Cortex-M3 board that QEMU emulates), its UART on a pty. SOCKCONF_FIRMWARE=
+# <firmware.elf> names it (built outside this repository from MicroPython's source: make -C
+# ports/qemu BOARD=MPS2_AN385); without it, or without qemu-system-arm, every test here skips with
+# the reason.
 #
-# That firmware has no socket module and no writable filesystem: the raw REPL, both forms of the
-# upload (the .mpy from RAM) and HELLO are checked with an empty socket module standing in (the
-# serial target's setup= script), and the suite's run without it is every case UNSUPPORTED with
-# one sentence. Every session leaves the board at its friendly prompt.
-import os
+# That firmware has no socket module and no writable filesystem: the raw REPL, every form of the
+# upload (source, the .mpy sent to RAM, the .mpy found in a ROM filesystem QEMU loads) and HELLO
+# are checked with an empty socket module standing in (the serial target's setup= script), the
+# heap each form keeps, issue 14's goal (the agent from /rom runs in 20 KiB of free heap), and the
+# suite's run without the stand-in: every case UNSUPPORTED with one sentence. Every session leaves
+# the board at its friendly prompt.
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -17,68 +18,27 @@ from pathlib import Path
 
 import pytest
 
-from sockconf import serial_link, upload
+from sockconf import firmware, serial_link, upload
 from sockconf.client import Client
-from sockconf.transport import Transport
+from sockconf.firmware import STUB, heap
 
-ENV = "SOCKCONF_FIRMWARE"
-QEMU = "qemu-system-arm"
 ROOT = Path(__file__).resolve().parent.parent.parent
-BOOT = 10.0     # seconds for QEMU to name its pty and the firmware to print its banner
-ROMFS_AT = "0x21000000"     # the MPS2-AN385 board's ROMFS partition (ports/qemu/boards/MPS2_AN385)
 GOAL = 20480    # issue 14: the agent runs with 20 KiB of free heap
-# An empty socket module: the agent loads, and HELLO lists no socket method.
-STUB = "import sys\nclass socket:\n    class socket:\n        pass\nsys.modules['socket'] = socket\ndel socket\n"
 
-
-def _why_not():
-    fw = os.environ.get(ENV)
-    if not fw:
-        return ("set %s=<firmware.elf> (MicroPython's ports/qemu built with BOARD=MPS2_AN385) to run the serial "
-                "target against real firmware" % ENV)
-    if not os.path.isfile(fw):
-        return "%s=%s is not a file" % (ENV, fw)
-    if not shutil.which(QEMU):
-        return "%s is not installed (apt-get install qemu-system-arm)" % QEMU
-    return None
-
-
-pytestmark = pytest.mark.skipif(_why_not() is not None, reason=_why_not() or "")
+pytestmark = pytest.mark.skipif(firmware.why_not() is not None, reason=firmware.why_not() or "")
 pytest.importorskip("serial", reason="the serial target needs pyserial (conformance/requirements.txt)")
 
 
-class Qemu:
-    """The firmware under qemu-system-arm, its UART on a pty (.path)."""
-
-    def __init__(self, elf, rom=None):
-        load = ["-device", "loader,file=%s,addr=%s,force-raw=on" % (rom, ROMFS_AT)] if rom else []
-        self.proc = subprocess.Popen([QEMU, "-machine", "mps2-an385", "-nographic", "-monitor", "null",
-                                      "-semihosting", "-serial", "pty", *load, "-kernel", elf],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        os.set_blocking(self.proc.stdout.fileno(), False)
-        said, deadline = b"", time.monotonic() + BOOT
-        while not re.search(rb"/dev/pts/\d+", said) and time.monotonic() < deadline and self.proc.poll() is None:
-            said += self.proc.stdout.read() or b""
-            time.sleep(0.05)
-        m = re.search(rb"/dev/pts/\d+", said)
-        if not m:
-            self.close()
-            pytest.fail("%s named no pty within %.0f s; it said %r" % (QEMU, BOOT, said[-200:]))
-        self.path = m.group(0).decode()
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
-        self.proc.stdout.close()
+def _qemu(rom=None):
+    try:
+        return firmware.Qemu(rom=rom)
+    except firmware.FirmwareError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="module")
 def board():
-    q = Qemu(os.environ[ENV])
+    q = _qemu()
     yield q
     q.close()
 
@@ -88,7 +48,7 @@ def rom_board(tmp_path_factory):
     """The firmware with the agent's .mpy in its ROM filesystem (/rom), as `mpremote romfs deploy` leaves it."""
     img = tmp_path_factory.mktemp("romfs") / "romfs.img"
     img.write_bytes(upload.romfs_image(6))
-    q = Qemu(os.environ[ENV], rom=img)
+    q = _qemu(rom=img)
     yield q
     q.close()
 
@@ -110,21 +70,6 @@ def at_prompt(path):
             while not got.endswith(want) and time.monotonic() < deadline:
                 got += p.read(64)
             assert got.endswith(want), "the board is not at its friendly prompt: it said %r to %r" % (got, send)
-
-
-class _Port(Transport):
-    """The agent's protocol straight over the open port (after RawRepl started main())."""
-
-    def __init__(self, port):
-        super().__init__()
-        self.port = port
-
-    def _read_some(self, timeout):
-        self.port.timeout = min(max(timeout, 0.01), 0.2)
-        return self.port.read(max(1, self.port.in_waiting))
-
-    def write(self, data):
-        self.port.write(data)
 
 
 def test_raw_repl(board):
@@ -162,49 +107,6 @@ def test_each_form_loads_and_says_hello(board, rom_board, stub, form):
     finally:
         t.close()
     at_prompt(path)
-
-
-def heap(path, form, free=None):
-    """On a fresh interpreter (an empty socket module in sys.modules): the agent loaded in `form`
-    ('source', 'ram' or 'rom': the .mpy sent to RAM or found in /rom), with `free` bytes of heap
-    left free first if given (the rest taken by one bytearray); started, asked HELLO and an echo of
-    100 bytes. (gc.mem_free() before, after the load, what went wrong or '')."""
-    import serial
-    with serial.Serial(path, 115200, timeout=10) as port:   # QEMU on a busy machine can stall
-        repl = serial_link.RawRepl(port)
-        repl.enter()
-
-        def run(code):
-            out, err = repl.exec(code)
-            if err:
-                raise serial_link.BoardError(err.decode("utf-8", "replace").strip().splitlines()[-1])
-            return out
-
-        count = "import gc\ngc.collect()\nprint(gc.mem_free())\n"
-        repl.soft_reset()
-        run(STUB)
-        if free:
-            run("import gc\ngc.collect()\n_ballast = bytearray(gc.mem_free() - %d)\n" % free)
-        before, after, trouble = int(run(count)), None, ""
-        try:
-            if form == "source":
-                upload.load_source(run)
-            else:
-                loaded = upload.load_mpy(run, store="ram" if form == "ram" else "file",
-                                         board_error=serial_link.BoardError)
-                assert loaded.where == form, loaded
-            after = int(run(count))
-            repl.exec_start("main()\n")
-            c = Client(_Port(port), resync_wait=0)
-            assert c.hello()["impl"] == "micropython"
-            assert c.call([("echo", [b"x" * 100])]).results[0].value == (b"x" * 100,)
-        except Exception as e:      # noqa: BLE001  (the caller decides what may fail)
-            trouble = str(e) or type(e).__name__
-        port.timeout = 10
-        port.write(b"\n\x04\n")   # ends the agent, if it runs: back at the raw REPL
-        repl.drain()
-        repl.leave()
-    return before, after, trouble
 
 
 @pytest.mark.parametrize("form", ["source", "ram", "rom"])

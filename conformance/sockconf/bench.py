@@ -18,7 +18,9 @@ nothing here passes or fails on a number.
    size and heap use, and the least free heap it loads and answers in, in each form a board takes
    it (sockconf.upload: source chunks, the .mpy from a filesystem or from RAM), by bisection over
    the MicroPython unix binary's -X heapsize (goal 20 KiB for the .mpy; a 64-bit build's objects
-   are larger than a board's);
+   are larger than a board's), and with SOCKCONF_FIRMWARE on MicroPython's own firmware under
+   QEMU (sockconf/firmware.py: goal 20 KiB for the .mpy in /rom, whose bytecode stays out of the
+   heap);
 5. the oracle's start-up time and per-op latency, next to the host-kernel target's.
 """
 import argparse
@@ -49,7 +51,7 @@ GOALS = {"suite_time_ratio": ("<=", 1.3), "round_trips_per_case_avg": ("<=", 3),
          "link_bytes_per_run_ref": ("<=", 930000), "serial_115200_suite_s": ("<=", 180),
          "wire_bytes_per_payload_byte": ("<=", 1.4), "link_115200_efficiency": (">=", 0.80),
          "harness_text_bytes": ("<=", 4096), "harness_ram_bytes": ("<=", 1024), "oracle_start_ms": ("<=", 20),
-         "agent_heap_needed_mpy_bytes": ("<=", 20480)}
+         "agent_heap_needed_mpy_bytes": ("<=", 20480), "firmware_heap_needed_rom_bytes": ("<=", 20480)}
 
 
 def _session(argv, dns=None):
@@ -401,6 +403,14 @@ def measure(quick=False):
     out.update(heap)
     if why:
         notes.append(why)
+    from . import firmware as sc_firmware      # MicroPython's MPS2-AN385 firmware under QEMU, if given
+    heap, why = sc_firmware.figures()
+    out.update(heap)
+    if heap:
+        out["firmware_heap_kept"] = " / ".join(str(heap.get("firmware_heap_kept_%s_bytes" % f))
+                                               for f in sc_firmware.FORMS)
+    if why:
+        notes.append(why)
     out["oracle_start_ms"] = round(start_ms([str(ORACLE)]), 2)
     out["host_start_ms"] = round(start_ms([str(HARNESS)]), 2)
     (o_op, o_link), (h_op, h_link) = op_latency_us([str(ORACLE)]), op_latency_us([str(HARNESS)])
@@ -426,6 +436,10 @@ def table(m):
             ("free heap the agent needs, source chunks (bytes, unix -X heapsize)", "agent_heap_needed_source_bytes"),
             ("free heap the agent needs, .mpy from the filesystem (bytes)", "agent_heap_needed_mpy_bytes"),
             ("free heap the agent needs, .mpy from RAM (bytes)", "agent_heap_needed_mpy_ram_bytes"),
+            ("firmware (MPS2-AN385): free heap the agent needs, source chunks", "firmware_heap_needed_source_bytes"),
+            ("firmware: free heap the agent needs, .mpy sent to RAM", "firmware_heap_needed_ram_bytes"),
+            ("firmware: free heap the agent needs, .mpy in /rom", "firmware_heap_needed_rom_bytes"),
+            ("firmware: heap the agent keeps, source / .mpy in RAM / in /rom", "firmware_heap_kept"),
             ("oracle start-up (ms, median)", "oracle_start_ms"),
             ("oracle per-op latency (us, median)", "oracle_op_latency_us"),
             ("host-kernel target per-op latency (us, median)", "host_op_latency_us")]
