@@ -707,4 +707,4 @@ def test_a_board_that_never_stops_talking_is_given_a_deadline(board, tmp_path):
     t0 = time.monotonic()
     with pytest.raises(TargetDied, match="the board kept talking past the deadline without ending the code$"):
         serial_link.SerialLink(board.path, timeout=0.5, setup=str(chatty))
-    assert time.monotonic() - t0 < 5.0
+    assert time.monotonic() - t0 < 15.0     # 1.5 s of deadline, on a busy machine
