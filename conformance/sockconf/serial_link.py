@@ -96,13 +96,7 @@ def parse_spec(rest):
 def _statements(path):
     """agent.py's top-level statements as agent_chunks sends them: {their text: (the statement, with
     its docstrings dropped as agent_chunks drops them)}."""
-    tree = ast.parse(pathlib.Path(path).read_text(encoding="utf-8"))
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and body and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
-            node.body = body[1:] or [ast.Pass()]
-    return dict((ast.unparse(stmt) + "\n", stmt) for stmt in tree.body)
+    return dict((ast.unparse(stmt) + "\n", stmt) for stmt in upload.agent_tree(path).body)
 
 
 _KNOWN = {}     # path: (its mtime, _statements(path))

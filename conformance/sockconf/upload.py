@@ -63,16 +63,22 @@ class Loaded:
 
 # ---- the source form ----
 
-def agent_chunks(limit=CHUNK, path=AGENT):
-    """The agent's source as pieces of whole top-level statements, each at most `limit` bytes
-    unless one statement is longer; docstrings and comments dropped, the `if __name__` block left
-    out (the caller starts the agent)."""
+def agent_tree(path=AGENT):
+    """The agent's module, parsed, with its docstrings dropped (what a board is sent of it)."""
     tree = ast.parse(pathlib.Path(path).read_text(encoding="utf-8"))
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and body and isinstance(body[0], ast.Expr)
                 and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
             node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+def agent_chunks(limit=CHUNK, path=AGENT):
+    """The agent's source as pieces of whole top-level statements, each at most `limit` bytes
+    unless one statement is longer; docstrings and comments dropped, the `if __name__` block left
+    out (the caller starts the agent)."""
+    tree = agent_tree(path)
     chunks, cur = [], ""
     for stmt in tree.body:
         if isinstance(stmt, ast.If) and "__name__" in ast.unparse(stmt.test):
