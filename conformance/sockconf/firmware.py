@@ -154,18 +154,22 @@ def figures():
     if why:
         return {}, why
     import tempfile
-    from . import upload
+    import serial
+    from . import serial_link, upload
     out = {}
     with tempfile.TemporaryDirectory() as d:
         img = os.path.join(d, "romfs.img")
         with open(img, "wb") as f:
             f.write(upload.romfs_image(6))
-        with Qemu() as plain, Qemu(rom=img) as rom:
-            for form in FORMS:
-                path = (rom if form == "rom" else plain).path
-                before, after, trouble = heap(path, form)
-                if trouble:
-                    return out, "the firmware's %s form: %s" % (form, trouble)
-                out["firmware_heap_kept_%s_bytes" % form] = before - after
-                out["firmware_heap_needed_%s_bytes" % form] = heap_needed(path, form)
+        try:
+            with Qemu() as plain, Qemu(rom=img) as rom:
+                for form in FORMS:
+                    path = (rom if form == "rom" else plain).path
+                    before, after, trouble = heap(path, form)
+                    if trouble:
+                        return out, "the firmware's %s form: %s" % (form, trouble)
+                    out["firmware_heap_kept_%s_bytes" % form] = before - after
+                    out["firmware_heap_needed_%s_bytes" % form] = heap_needed(path, form)
+        except (FirmwareError, serial_link.BoardError, serial.SerialException, OSError) as e:
+            return out, "the firmware stopped answering (%s: %s); its figures so far are kept" % (type(e).__name__, e)
     return out, None
