@@ -1,4 +1,4 @@
-// rf_dns.c: a stub resolver over an rf_api's UDP: one A query, two tries of one second each.
+// rf_dns.c: a stub resolver over an rf_api's UDP: one A or AAAA query, two tries of one second each.
 #define _GNU_SOURCE
 #include "rf_dns.h"
 
@@ -13,8 +13,8 @@
 #define RF_DNS_WAIT_MS 1000
 #define RF_DNS_MAX 512
 
-// Query for host's A record into q; its length, or -1 for a name DNS cannot carry.
-static int rf_dns_query(const char *host, uint16_t id, uint8_t *q) {
+// Query for host's A record (v6: AAAA) into q; its length, or -1 for a name DNS cannot carry.
+static int rf_dns_query(const char *host, int v6, uint16_t id, uint8_t *q) {
     size_t n = 12, hl = strlen(host);
     if (hl == 0 || hl > 253) {
         return -1;
@@ -41,7 +41,7 @@ static int rf_dns_query(const char *host, uint16_t id, uint8_t *q) {
     }
     q[n++] = 0;
     q[n++] = 0;
-    q[n++] = 1;       // QTYPE A
+    q[n++] = v6 ? 28 : 1;     // QTYPE AAAA or A
     q[n++] = 0;
     q[n++] = 1;       // QCLASS IN
     return (int)n;
@@ -62,7 +62,7 @@ static int rf_dns_skip(const uint8_t *m, int len, int at) {
     return -1;
 }
 
-static int rf_dns_parse(const uint8_t *m, int len, uint16_t id, void *addr) {
+static int rf_dns_parse(const uint8_t *m, int len, uint16_t id, int v6, void *addr) {
     if (len < 12 || m[0] != (id >> 8) || m[1] != (uint8_t)id || !(m[2] & 0x80)) {
         return 1;     // not our answer: keep waiting
     }
@@ -92,8 +92,8 @@ static int rf_dns_parse(const uint8_t *m, int len, uint16_t id, void *addr) {
         if (at + rdlen > len) {
             return EAI_FAIL;
         }
-        if (type == 1 && cls == 1 && rdlen == 4) {
-            memcpy(addr, m + at, 4);
+        if (type == (v6 ? 28 : 1) && cls == 1 && rdlen == (v6 ? 16 : 4)) {
+            memcpy(addr, m + at, (size_t)rdlen);
             return 0;
         }
         at += rdlen;
@@ -107,12 +107,12 @@ static int64_t rf_dns_now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int rf_dns_resolve(const rf_api *api, const char *host, void *addr) {
+int rf_dns_resolve(const rf_api *api, const char *host, int v6, void *addr) {
     const char *env = getenv(RF_DNS_PORT_ENV);
     int port = env ? atoi(env) : 0;
     uint8_t q[RF_DNS_MAX], r[RF_DNS_MAX];
     uint16_t id = (uint16_t)rand();
-    int qlen = rf_dns_query(host, id, q);
+    int qlen = rf_dns_query(host, v6, id, q);
     if (qlen < 0) {
         return EAI_NONAME;
     }
@@ -139,7 +139,7 @@ int rf_dns_resolve(const rf_api *api, const char *host, void *addr) {
                 break;
             }
             ssize_t n = api->recv(s, r, sizeof r, 0);
-            int v = n > 0 ? rf_dns_parse(r, (int)n, id, addr) : 1;
+            int v = n > 0 ? rf_dns_parse(r, (int)n, id, v6, addr) : 1;
             if (v != 1) {
                 result = v;
                 break;

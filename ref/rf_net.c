@@ -1,4 +1,5 @@
-// rf_net.c: lwIP's netif over libslirp (QEMU's user networking), isolated to the host alias.
+// rf_net.c: lwIP's netif over libslirp (QEMU's user networking), isolated to the host alias (IPv4
+// 10.0.2.2, IPv6 fec0::2).
 // Threads: lwIP's tcpip thread; the slirp thread (polls slirp's sockets, runs its timers, feeds
 // frames to lwIP); the agent's thread calls lwip_* and rf_net_forward.
 // Locking (libslirp is not thread-safe): every slirp call is made holding rf_slirp_lock. Order:
@@ -19,7 +20,9 @@
 
 #include <libslirp.h>
 #include <lwip/etharp.h>
+#include <lwip/ethip6.h>
 #include <lwip/netif.h>
+#include <lwip/nd6.h>
 #include <lwip/pbuf.h>
 #include <lwip/tcpip.h>
 #include <netif/ethernet.h>
@@ -35,6 +38,8 @@ static struct netif rf_netif;
 static int rf_wake[2] = {-1, -1};
 static volatile uint64_t rf_dropped;
 static uint32_t rf_host_ip;   // network order
+static uint8_t rf_host_ip6[16];
+static uint8_t rf_host_ip6_sn[16];  // its solicited-node multicast address (neighbour solicitations)
 
 static struct pollfd rf_fds[RF_POLL_MAX];
 static int rf_nfds;
@@ -206,7 +211,8 @@ static void *rf_slirp_thread(void *arg) {
 
 // ---- lwIP -> slirp ----
 
-// Isolation: only ARP about the host alias and IPv4 to the host alias go out.
+// Isolation: only ARP about the host alias, IPv4 to the host alias, IPv6 to the IPv6 host alias,
+// and the neighbour solicitation that asks for the IPv6 host alias's link address go out.
 static int rf_allowed(const uint8_t *f, size_t len) {
     if (len < 14) {
         return 0;
@@ -217,6 +223,16 @@ static int rf_allowed(const uint8_t *f, size_t len) {
     }
     if (type == 0x0800) {
         return len >= 34 && memcmp(f + 30, &rf_host_ip, 4) == 0;   // IPv4 destination
+    }
+    if (type == 0x86DD && len >= 54) {
+        const uint8_t *dst = f + 14 + 24;
+        if (memcmp(dst, rf_host_ip6, 16) == 0) {
+            return 1;       // IPv6 destination: the host alias
+        }
+        // ICMPv6 (next header 58, no extension header) neighbour solicitation (135) whose target is
+        // the host alias, to the alias's solicited-node group
+        return len >= 78 && f[20] == 58 && f[54] == 135 && memcmp(dst, rf_host_ip6_sn, 16) == 0 &&
+               memcmp(f + 62, rf_host_ip6, 16) == 0;
     }
     return 0;
 }
@@ -244,6 +260,7 @@ err_t rf_net_ether(struct netif *netif, const char *name, netif_linkoutput_fn ou
     netif->name[0] = name[0];
     netif->name[1] = name[1];
     netif->output = etharp_output;
+    netif->output_ip6 = ethip6_output;     // IPv6 over Ethernet, neighbour discovery for its next hop
     netif->linkoutput = out;
     netif->mtu = mtu;
     netif->hwaddr_len = 6;
@@ -263,6 +280,8 @@ static void rf_tcpip_ready(void *arg) {
     sys_sem_signal((sys_sem_t *)arg);
 }
 
+// (An IPv6 address set straight to preferred skips duplicate address detection, which would hold
+// the address tentative for a second; the oracle's is the only one on its link.)
 int rf_net_up(struct netif *netif, netif_init_fn init, netif_input_fn input) {
     sys_sem_t ready;
     if (sys_sem_new(&ready, 0) != ERR_OK) {
@@ -279,6 +298,16 @@ int rf_net_up(struct netif *netif, netif_init_fn init, netif_input_fn input) {
     LOCK_TCPIP_CORE();     // netif_add and friends abort outside the core lock
     struct netif *ok = netif_add(netif, &ip, &nm, &gw, NULL, init, input);
     if (ok) {
+        // fec0::15 first (slot 0 is the source of neighbour solicitations), then ::1: lwIP's
+        // input takes only a netif's own addresses, and without a loopif its loopback traffic goes
+        // through netif_loop_output of this netif (no frame leaves for it)
+        ip6_addr_t ip6;
+        ip6addr_aton(RF_ORACLE_ADDR6, &ip6);
+        netif_ip6_addr_set(netif, 0, &ip6);
+        netif_ip6_addr_set_state(netif, 0, IP6_ADDR_PREFERRED);
+        ip6addr_aton("::1", &ip6);
+        netif_ip6_addr_set(netif, 1, &ip6);
+        netif_ip6_addr_set_state(netif, 1, IP6_ADDR_PREFERRED);
         netif_set_default(netif);
         netif_set_up(netif);
         netif_set_link_up(netif);
@@ -293,12 +322,19 @@ int rf_net_up(struct netif *netif, netif_init_fn init, netif_input_fn input) {
 
 int rf_net_start(void) {
     struct in_addr net, mask, host, dhcp, dns;
+    struct in6_addr prefix6, host6, dns6;
     inet_pton(AF_INET, "10.0.2.0", &net);
     inet_pton(AF_INET, "255.255.255.0", &mask);
     inet_pton(AF_INET, RF_HOST_ADDR, &host);
     inet_pton(AF_INET, RF_ORACLE_ADDR, &dhcp);
     inet_pton(AF_INET, "10.0.2.3", &dns);
     rf_host_ip = host.s_addr;
+    inet_pton(AF_INET6, RF_PREFIX6, &prefix6);
+    inet_pton(AF_INET6, RF_HOST_ADDR6, &host6);
+    inet_pton(AF_INET6, RF_DNS_ADDR6, &dns6);
+    memcpy(rf_host_ip6, &host6, 16);
+    inet_pton(AF_INET6, "ff02::1:ff00:0", rf_host_ip6_sn);
+    memcpy(rf_host_ip6_sn + 13, rf_host_ip6 + 13, 3);
 
     if (pipe2(rf_wake, O_NONBLOCK | O_CLOEXEC) < 0) {
         fprintf(stderr, "sockconf-ref: pipe: %s\n", strerror(errno));
@@ -312,7 +348,11 @@ int rf_net_start(void) {
     cfg.vnetwork = net;
     cfg.vnetmask = mask;
     cfg.vhost = host;
-    cfg.in6_enabled = false;
+    cfg.in6_enabled = true;
+    cfg.vprefix_addr6 = prefix6;
+    cfg.vprefix_len = 64;
+    cfg.vhost6 = host6;
+    cfg.vnameserver6 = dns6;     // unreachable: rf_allowed and disable_dns
     cfg.vdhcp_start = dhcp;
     cfg.vnameserver = dns;
     cfg.disable_dns = true;
@@ -326,6 +366,11 @@ int rf_net_start(void) {
     outbound.sin_family = AF_INET;
     outbound.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     cfg.outbound_addr = &outbound;
+    static struct sockaddr_in6 outbound6;   // IPv6 alike: ::1, which Linux routes nowhere but lo
+    memset(&outbound6, 0, sizeof outbound6);
+    outbound6.sin6_family = AF_INET6;
+    outbound6.sin6_addr = in6addr_loopback;
+    cfg.outbound_addr6 = &outbound6;
     rf_slirp = slirp_new(&cfg, &rf_callbacks, NULL);
     if (!rf_slirp) {
         fprintf(stderr, "sockconf-ref: slirp_new failed\n");
@@ -355,22 +400,43 @@ int rf_net_start(void) {
     return 0;
 }
 
-int rf_net_forward(int udp, int port) {
-    struct in_addr loop, guest;
-    inet_pton(AF_INET, "127.0.0.1", &loop);
-    inet_pton(AF_INET, RF_ORACLE_ADDR, &guest);
+// The host side of a forward: 127.0.0.1:port, or [::1]:port for v6; the guest side the oracle's.
+static socklen_t rf_fwd_addrs(int v6, int port, struct sockaddr_storage *h, struct sockaddr_storage *g) {
+    memset(h, 0, sizeof *h);
+    memset(g, 0, sizeof *g);
+    if (v6) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)h, *b = (struct sockaddr_in6 *)g;
+        a->sin6_family = b->sin6_family = AF_INET6;
+        a->sin6_port = b->sin6_port = htons((uint16_t)port);
+        a->sin6_addr = in6addr_loopback;
+        inet_pton(AF_INET6, RF_ORACLE_ADDR6, &b->sin6_addr);
+        return sizeof *a;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)h, *b = (struct sockaddr_in *)g;
+    a->sin_family = b->sin_family = AF_INET;
+    a->sin_port = b->sin_port = htons((uint16_t)port);
+    inet_pton(AF_INET, "127.0.0.1", &a->sin_addr);
+    inet_pton(AF_INET, RF_ORACLE_ADDR, &b->sin_addr);
+    return sizeof *a;
+}
+
+int rf_net_forward(int udp, int v6, int port) {
+    struct sockaddr_storage h, g;
+    socklen_t n = rf_fwd_addrs(v6, port, &h, &g);
+    int flags = (udp ? SLIRP_HOSTFWD_UDP : 0) | (v6 ? SLIRP_HOSTFWD_V6ONLY : 0);
     pthread_mutex_lock(&rf_slirp_lock);
-    int r = slirp_add_hostfwd(rf_slirp, udp, loop, port, guest, port);
+    int r = slirp_add_hostxfwd(rf_slirp, (struct sockaddr *)&h, n, (struct sockaddr *)&g, n, flags);
     pthread_mutex_unlock(&rf_slirp_lock);
     rf_kick();
     return r;
 }
 
-void rf_net_unforward(int udp, int port) {
-    struct in_addr loop;
-    inet_pton(AF_INET, "127.0.0.1", &loop);
+void rf_net_unforward(int udp, int v6, int port) {
+    struct sockaddr_storage h, g;
+    socklen_t n = rf_fwd_addrs(v6, port, &h, &g);
+    int flags = (udp ? SLIRP_HOSTFWD_UDP : 0) | (v6 ? SLIRP_HOSTFWD_V6ONLY : 0);
     pthread_mutex_lock(&rf_slirp_lock);
-    slirp_remove_hostfwd(rf_slirp, udp, loop, port);
+    slirp_remove_hostxfwd(rf_slirp, (struct sockaddr *)&h, n, flags);
     // The slirp thread may be inside poll() on the forward's socket: the kernel keeps that socket
     // (still listening, though closed) until the poll returns, and a listen on the same port
     // right after then found its host port taken (EADDRINUSE; 6 in 300 re-listens under load).

@@ -30,9 +30,17 @@ typedef struct {
     int16_t pend;       // the error a continued read could not raise: the next receive's (rf_read_on)
     uint8_t bound;
     uint8_t dgram;
+    uint8_t v6;         // AF_INET6: its addresses are (ipv6_address, port, flowinfo, scopeid)
     uint8_t fwd_udp;
     uint16_t fwd_port;  // forwarded from the host, 0: none
 } rf_sock;
+
+// An address of either family, as the stack's calls take it.
+typedef union {
+    struct sockaddr sa;
+    struct sockaddr_in v4;
+    struct sockaddr_in6 v6;
+} rf_sockaddr;
 
 static const rf_api *rf;
 static rf_sock rf_socks[RF_MAXFD];
@@ -125,37 +133,42 @@ static void rf_raise(hn_call *c, int fd, int err) {
     hn_raise_errno(c, rf_fault(fd, err));
 }
 
-static int rf_adopt(int fd, int dgram, int32_t timeout) {
+static int rf_adopt(int fd, int dgram, int v6, int32_t timeout) {
     if (fd >= RF_MAXFD) {
         rf->close(fd);
         errno = EMFILE;
         return -1;
     }
     rf->set_nonblocking(fd);
-    rf_socks[fd] = (rf_sock){.timeout = timeout, .dgram = (uint8_t)dgram};
+    rf_socks[fd] = (rf_sock){.timeout = timeout, .dgram = (uint8_t)dgram, .v6 = (uint8_t)v6};
     return fd;
 }
 
 static void rf_forget(int fd) {
     if (rf_socks[fd].fwd_port && rf->unforward) {
-        rf->unforward(rf_socks[fd].fwd_udp, rf_socks[fd].fwd_port);
+        rf->unforward(rf_socks[fd].fwd_udp, rf_socks[fd].v6, rf_socks[fd].fwd_port);
     }
     rf_socks[fd] = (rf_sock){.timeout = -1};
 }
 
+// (A socket bound to the stack's own loopback, ::1, is not forwarded: no host reaches it.)
 static void rf_forward(int fd) {
-    struct sockaddr_in a;
+    rf_sockaddr a;
     socklen_t n = sizeof a;
-    if (!rf->forward || rf_socks[fd].fwd_port || rf->getsockname(fd, (struct sockaddr *)&a, &n) < 0) {
+    if (!rf->forward || rf_socks[fd].fwd_port || rf->getsockname(fd, &a.sa, &n) < 0) {
         return;
     }
-    int port = ntohs(a.sin_port);
-    if (port && rf->forward(rf_socks[fd].dgram, port) == 0) {
+    int v6 = a.sa.sa_family == AF_INET6;
+    if (v6 && IN6_IS_ADDR_LOOPBACK(&a.v6.sin6_addr)) {
+        return;
+    }
+    int port = ntohs(v6 ? a.v6.sin6_port : a.v4.sin_port);
+    if (port && rf->forward(rf_socks[fd].dgram, v6, port) == 0) {
         rf_socks[fd].fwd_port = (uint16_t)port;
         rf_socks[fd].fwd_udp = rf_socks[fd].dgram;
     } else if (port) {
-        fprintf(stderr, "sockconf-ref: no host forward for %s port %d: %s\n", rf_socks[fd].dgram ? "UDP" : "TCP",
-                port, strerror(errno));
+        fprintf(stderr, "sockconf-ref: no host forward for %s%s port %d: %s\n", rf_socks[fd].dgram ? "UDP" : "TCP",
+                v6 ? " (IPv6)" : "", port, strerror(errno));
     }
 }
 
@@ -180,6 +193,121 @@ static int rf_ipv4(const char *s, struct in_addr *out) {
     return 1;
 }
 
+static int rf_hex(int ch) {
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+// A colon-notation IPv6 address, strictly, as glibc's inet_pton: groups of 1-4 hex digits, at
+// most one "::" standing for one or more zero groups, a dotted quad (strict, as rf_ipv4) only as
+// the last 32 bits; no zone ("%eth0": the scope is the tuple's scopeid), no other character.
+// (lwIP's ip6addr_aton is laxer; the layer's answer does not depend on the stack.)
+static int rf_ipv6(const char *s, struct in6_addr *out) {
+    uint8_t b[16];
+    int n = 0, gap = -1;
+    if (s[0] == ':' && s[1] != ':') {
+        return 0;      // a leading single colon
+    }
+    if (s[0] == ':') {
+        gap = 0;
+        s += 2;
+        if (!*s) {
+            memset(out, 0, 16);
+            return 1;   // "::"
+        }
+    }
+    for (;;) {
+        const char *start = s;
+        int v = 0, digits = 0;
+        for (; rf_hex(*s) >= 0 && digits < 5; s++, digits++) {
+            v = v << 4 | rf_hex(*s);
+        }
+        if (*s == '.' && n <= 12) {
+            struct in_addr a4;
+            if (!rf_ipv4(start, &a4)) {
+                return 0;
+            }
+            memcpy(b + n, &a4, 4);
+            n += 4;
+            break;
+        }
+        if (digits == 0 || digits > 4 || n > 14) {
+            return 0;
+        }
+        b[n++] = (uint8_t)(v >> 8);
+        b[n++] = (uint8_t)v;
+        if (!*s) {
+            break;
+        }
+        if (*s != ':') {
+            return 0;
+        }
+        s++;
+        if (*s == ':') {
+            if (gap >= 0) {
+                return 0;   // a second "::"
+            }
+            gap = n;
+            s++;
+            if (!*s) {
+                break;
+            }
+        } else if (!*s) {
+            return 0;       // a trailing single colon
+        }
+    }
+    if (gap < 0 ? n != 16 : n > 14) {
+        return 0;
+    }
+    if (gap >= 0) {
+        memmove(b + 16 - (n - gap), b + gap, (size_t)(n - gap));
+        memset(b + gap, 0, (size_t)(16 - n));
+    }
+    memcpy(out, b, 16);
+    return 1;
+}
+
+// An IPv6 address's text as glibc's inet_ntop (RFC 5952's form): lowercase, no leading zeros, the
+// longest run of two or more zero groups (the first of equal ones) as "::", and the last 32 bits
+// as a dotted quad after 96 zero bits (other than :: and ::1) or ::ffff:. On both stacks alike
+// (lwIP's ip6addr_ntoa writes uppercase digits).
+static void rf_ntop6(const uint8_t *b, char *dst) {
+    int w[8], best = -1, bestlen = 0;
+    for (int k = 0; k < 8; k++) {
+        w[k] = b[2 * k] << 8 | b[2 * k + 1];
+    }
+    for (int k = 0; k < 8;) {
+        int len = 0;
+        while (k + len < 8 && w[k + len] == 0) {
+            len++;
+        }
+        if (len > bestlen) {
+            best = k, bestlen = len;
+        }
+        k += len ? len : 1;
+    }
+    if (bestlen < 2) {
+        best = -1;
+    }
+    char *o = dst;
+    for (int k = 0; k < 8; k++) {
+        if (k == best) {
+            *o++ = ':';
+            if (k == 0) {
+                *o++ = ':';
+            }
+            k += bestlen - 1;
+            continue;
+        }
+        if (k == 6 && best == 0 && (bestlen == 6 || (bestlen == 5 && w[5] == 0xffff))) {
+            sprintf(o, "%d.%d.%d.%d", b[12], b[13], b[14], b[15]);
+            return;
+        }
+        o += sprintf(o, "%x%s", (unsigned)w[k], k < 7 ? ":" : "");
+    }
+    *o = '\0';
+}
+
 static int rf_str(hn_val v, char *dst, size_t cap) {
     return hn_wire_str(v, dst, cap) >= 0;
 }
@@ -192,48 +320,78 @@ static int64_t rf_int_or(hn_call *c, int i, int64_t dflt) {
     return v;
 }
 
-// ---- addresses: (ipv4, port) tuples, as the docs describe and getaddrinfo returns ----
+// ---- addresses: (ipv4, port) and (ipv6, port, flowinfo, scopeid) tuples, as the docs describe
+// and getaddrinfo returns ----
 
-// A peer's port is "in the range 1-65535"; bind also takes 0, any free port. Outside: EINVAL,
-// like an address that is not a dot-notation IPv4 address.
-static int rf_addr(hn_call *c, hn_val v, struct sockaddr_in *sa, int64_t minport) {
+// The tuple for a socket of family v6 into sa (its length in *len). A peer's port is "in the range
+// 1-65535"; bind also takes 0, any free port. Outside: EINVAL, like an address that is not
+// numeric ("domain names are not accepted"); "flowinfo must be 0": another value is EINVAL too; a
+// scopeid goes to the stack as it is (0 to 2**32-1). A tuple of the other family, or not a tuple
+// of those types: TypeError.
+static int rf_addr(hn_call *c, hn_val v, int v6, rf_sockaddr *sa, socklen_t *len, int64_t minport) {
     char ip[64];
     hn_val item;
-    int64_t port = -1;
-    if (hn_wire_kind(v) != HN_K_TUPLE || hn_wire_count(v) != 2 || hn_wire_item(v, 0, &item) != HN_OK ||
-        !rf_str(item, ip, sizeof ip) || hn_wire_item(v, 1, &item) != HN_OK || hn_wire_int(item, &port) != HN_OK) {
-        hn_raise_msg(c, "TypeError", "address must be a tuple (ipv4_address, port)");
+    int64_t port = -1, flow = 0, scope = 0;
+    int ok = hn_wire_kind(v) == HN_K_TUPLE && hn_wire_count(v) == (v6 ? 4 : 2) &&
+             hn_wire_item(v, 0, &item) == HN_OK && rf_str(item, ip, sizeof ip) &&
+             hn_wire_item(v, 1, &item) == HN_OK && hn_wire_int(item, &port) == HN_OK;
+    if (ok && v6) {
+        ok = hn_wire_item(v, 2, &item) == HN_OK && hn_wire_int(item, &flow) == HN_OK &&
+             hn_wire_item(v, 3, &item) == HN_OK && hn_wire_int(item, &scope) == HN_OK;
+    }
+    if (!ok) {
+        hn_raise_msg(c, "TypeError", v6 ? "address must be a tuple (ipv6_address, port, flowinfo, scopeid)"
+                                        : "address must be a tuple (ipv4_address, port)");
         return -1;
     }
-    if (port < minport || port > 65535) {
+    if (port < minport || port > 65535 || flow != 0 || scope < 0 || scope > 0xffffffffLL) {
         hn_raise_errno(c, EINVAL);
         return -1;
     }
     memset(sa, 0, sizeof *sa);
-    sa->sin_family = AF_INET;
-    sa->sin_port = htons((uint16_t)port);
-    if (!rf_ipv4(ip, &sa->sin_addr)) {
+    if (v6) {
+        sa->v6.sin6_family = AF_INET6;
+        sa->v6.sin6_port = htons((uint16_t)port);
+        sa->v6.sin6_scope_id = (uint32_t)scope;
+        ok = rf_ipv6(ip, &sa->v6.sin6_addr);
+        *len = sizeof sa->v6;
+    } else {
+        sa->v4.sin_family = AF_INET;
+        sa->v4.sin_port = htons((uint16_t)port);
+        ok = rf_ipv4(ip, &sa->v4.sin_addr);
+        *len = sizeof sa->v4;
+    }
+    if (!ok) {
         hn_raise_errno(c, EINVAL);     // domain names are not accepted in a tuple: resolve them first
         return -1;
     }
     return 0;
 }
 
-static void rf_ret_addr(hn_call *c, const struct sockaddr_in *sa) {
-    char ip[INET_ADDRSTRLEN];
-    rf->inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof ip);
+// (ipv4, port), or (ipv6, port, flowinfo, scopeid) as the document writes it.
+static void rf_ret_addr(hn_call *c, const rf_sockaddr *sa) {
+    char ip[64];
     hn_ret_open(c, '(');
-    hn_ret_str(c, ip, strlen(ip));
-    hn_ret_int(c, ntohs(sa->sin_port));
+    if (sa->sa.sa_family == AF_INET6) {
+        rf_ntop6(sa->v6.sin6_addr.s6_addr, ip);
+        hn_ret_str(c, ip, strlen(ip));
+        hn_ret_int(c, ntohs(sa->v6.sin6_port));
+        hn_ret_int(c, ntohl(sa->v6.sin6_flowinfo));
+        hn_ret_int(c, sa->v6.sin6_scope_id);
+    } else {
+        rf->inet_ntop(AF_INET, &sa->v4.sin_addr, ip, sizeof ip);
+        hn_ret_str(c, ip, strlen(ip));
+        hn_ret_int(c, ntohs(sa->v4.sin_port));
+    }
     hn_ret_close(c, ')');
 }
 
 // ---- socket, bind, listen, accept, connect, close ----
 
-// The oracle is IPv4 only (no AF_INET6 constant); TCP and UDP; a proto must suit the type.
+// AF_INET and AF_INET6; TCP and UDP; a proto must suit the type.
 static void rf_socket(hn_call *c) {
     int64_t af = rf_int_or(c, 0, AF_INET), type = rf_int_or(c, 1, SOCK_STREAM), proto = rf_int_or(c, 2, 0);
-    int err = af != AF_INET ? EAFNOSUPPORT
+    int err = af != AF_INET && af != AF_INET6 ? EAFNOSUPPORT
               : type != SOCK_STREAM && type != SOCK_DGRAM ? EINVAL
               : proto != 0 && proto != (type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP) ? EPROTONOSUPPORT
               : 0;
@@ -241,8 +399,8 @@ static void rf_socket(hn_call *c) {
         hn_raise_errno(c, err);
         return;
     }
-    int fd = rf->socket(AF_INET, (int)type, (int)proto);
-    if (fd < 0 || rf_adopt(fd, type == SOCK_DGRAM, -1) < 0) {
+    int fd = rf->socket((int)af, (int)type, (int)proto);
+    if (fd < 0 || rf_adopt(fd, type == SOCK_DGRAM, af == AF_INET6, -1) < 0) {
         hn_raise_errno(c, errno);
         return;
     }
@@ -259,16 +417,17 @@ static void rf_close(hn_call *c) {
 }
 
 static void rf_bind(hn_call *c) {
-    struct sockaddr_in sa;
+    rf_sockaddr sa;
+    socklen_t sl;
     int fd = rf_fd(c);
-    if (fd < 0 || rf_addr(c, hn_arg(c, 1), &sa, 0) < 0) {
+    if (fd < 0 || rf_addr(c, hn_arg(c, 1), rf_socks[fd].v6, &sa, &sl, 0) < 0) {
         return;
     }
     if (rf_socks[fd].bound) {
         hn_raise_errno(c, EINVAL);     // "The socket must not already be bound."
         return;
     }
-    if (rf->bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+    if (rf->bind(fd, &sa.sa, sl) < 0) {
         hn_raise_errno(c, errno);
         return;
     }
@@ -299,12 +458,12 @@ static void rf_accept(hn_call *c) {
     }
     int64_t deadline = rf_deadline(fd);
     for (;;) {
-        struct sockaddr_in sa;
+        rf_sockaddr sa;
         socklen_t len = sizeof sa;
-        int nfd = rf->accept(fd, (struct sockaddr *)&sa, &len);
+        int nfd = rf->accept(fd, &sa.sa, &len);
         if (nfd >= 0) {
             // the new socket has the listener's timeout, as in MicroPython's lwIP port
-            if (rf_adopt(nfd, 0, rf_socks[fd].timeout) < 0) {
+            if (rf_adopt(nfd, 0, rf_socks[fd].v6, rf_socks[fd].timeout) < 0) {
                 hn_raise_errno(c, errno);
                 return;
             }
@@ -326,14 +485,15 @@ static void rf_accept(hn_call *c) {
 }
 
 static void rf_connect(hn_call *c) {
-    struct sockaddr_in sa;
+    rf_sockaddr sa;
+    socklen_t sl;
     int fd = rf_fd(c);
-    if (fd < 0 || rf_addr(c, hn_arg(c, 1), &sa, 1) < 0) {
+    if (fd < 0 || rf_addr(c, hn_arg(c, 1), rf_socks[fd].v6, &sa, &sl, 1) < 0) {
         return;
     }
     int64_t deadline = rf_deadline(fd);
     rf_socks[fd].connected = 1;    // a stream: from now on, a reset is what ENOTCONN means
-    if (rf->connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+    if (rf->connect(fd, &sa.sa, sl) == 0) {
         return;
     }
     if (errno != EINPROGRESS || rf_socks[fd].timeout == 0) {
@@ -431,12 +591,13 @@ static void rf_write(hn_call *c) {
 static void rf_sendto(hn_call *c) {
     const uint8_t *p;
     size_t n;
-    struct sockaddr_in sa;
+    rf_sockaddr sa;
+    socklen_t sl;
     int fd = rf_fd(c);
-    if (fd < 0 || hn_arg_data(c, 1, &p, &n) != HN_OK || rf_addr(c, hn_arg(c, 2), &sa, 1) < 0) {
+    if (fd < 0 || hn_arg_data(c, 1, &p, &n) != HN_OK || rf_addr(c, hn_arg(c, 2), rf_socks[fd].v6, &sa, &sl, 1) < 0) {
         return;
     }
-    ssize_t r = rf->sendto(fd, p, n, rf->send_flags, (struct sockaddr *)&sa, sizeof sa);
+    ssize_t r = rf->sendto(fd, p, n, rf->send_flags, &sa.sa, sl);
     if (r < 0) {
         hn_raise_errno(c, errno);
     } else {
@@ -451,7 +612,7 @@ static void rf_sendto(hn_call *c) {
 // On failure *err is the errno and the count is what it took first (the caller raises and holds
 // it, or returns it). Bytes held from an earlier read come first; an error a continued read left
 // (rf_read_on) comes before anything else.
-static long rf_recv_some(int fd, uint8_t *buf, size_t n, int full, struct sockaddr_in *from, int64_t deadline,
+static long rf_recv_some(int fd, uint8_t *buf, size_t n, int full, rf_sockaddr *from, int64_t deadline,
                          int *err) {
     *err = rf_socks[fd].pend;
     rf_socks[fd].pend = 0;
@@ -471,7 +632,7 @@ static long rf_recv_some(int fd, uint8_t *buf, size_t n, int full, struct sockad
             return (long)done;
         }
         socklen_t len = sizeof *from;
-        ssize_t r = from ? rf->recvfrom(fd, buf, n, 0, (struct sockaddr *)from, &len)
+        ssize_t r = from ? rf->recvfrom(fd, buf, n, 0, &from->sa, &len)
                          : rf->recv(fd, buf + done, n - done, 0);
         if (r == 0 && !from && !rf_socks[fd].dgram && n > done) {
             rf_socks[fd].eof = 1;     // a stream's FIN (an empty datagram is not an EOF)
@@ -523,7 +684,7 @@ static void rf_receive(hn_call *c, int full, int with_from, int into) {
         }
     }
     uint8_t *buf = hn_ret_reserve(c, n);
-    struct sockaddr_in from;
+    rf_sockaddr from;
     int err;
     memset(&from, 0, sizeof from);
     memset(buf, 0, n);
@@ -812,7 +973,6 @@ static void rf_fileno(hn_call *c) {
 static void rf_getaddrinfo(hn_call *c) {
     char host[256], portstr[16];
     int64_t port;
-    struct in_addr addr;
     if (!rf_str(hn_arg(c, 0), host, sizeof host)) {
         hn_raise_msg(c, "TypeError", "host must be a str");
         return;
@@ -835,8 +995,8 @@ static void rf_getaddrinfo(hn_call *c) {
         hn_raise_errno(c, EAI_SERVICE);
         return;
     }
-    if (af != 0 && af != AF_INET) {
-        hn_raise_errno(c, EAI_FAMILY);        // this layer is IPv4 only
+    if (af != 0 && af != AF_INET && af != AF_INET6) {
+        hn_raise_errno(c, EAI_FAMILY);
         return;
     }
     if (type != 0 && type != SOCK_STREAM && type != SOCK_DGRAM) {
@@ -855,21 +1015,41 @@ static void rf_getaddrinfo(hn_call *c) {
         hn_raise_errno(c, EAI_SOCKTYPE);      // a type and a protocol that do not go together
         return;
     }
-    if (!rf_ipv4(host, &addr)) {
-        int r = rf_dns_resolve(rf, host, &addr);
+    // A numeric address of the other family than af asked for: EAI_ADDRFAMILY, as glibc. A name:
+    // af AF_INET asks the A record, AF_INET6 the AAAA record, 0 the A record, else the AAAA one.
+    rf_sockaddr sa;
+    memset(&sa, 0, sizeof sa);
+    int v6;
+    if (rf_ipv4(host, &sa.v4.sin_addr)) {
+        v6 = 0;
+    } else if (rf_ipv6(host, &sa.v6.sin6_addr)) {
+        v6 = 1;
+    } else {
+        v6 = af == AF_INET6;
+        int r = rf_dns_resolve(rf, host, v6, v6 ? (void *)&sa.v6.sin6_addr : (void *)&sa.v4.sin_addr);
+        if (r == EAI_NODATA && af == 0) {
+            v6 = 1;
+            r = rf_dns_resolve(rf, host, 1, &sa.v6.sin6_addr);
+        }
         if (r != 0) {
             hn_raise_errno(c, r);
             return;
         }
     }
-    struct sockaddr_in sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr = addr;
+    if (af != 0 && af != (v6 ? AF_INET6 : AF_INET)) {
+        hn_raise_errno(c, EAI_ADDRFAMILY);
+        return;
+    }
+    if (v6) {
+        sa.v6.sin6_family = AF_INET6;
+        sa.v6.sin6_port = htons((uint16_t)port);
+    } else {
+        sa.v4.sin_family = AF_INET;
+        sa.v4.sin_port = htons((uint16_t)port);
+    }
     hn_ret_open(c, '[');
     hn_ret_open(c, '(');
-    hn_ret_int(c, AF_INET);
+    hn_ret_int(c, v6 ? AF_INET6 : AF_INET);
     hn_ret_int(c, type);
     hn_ret_int(c, proto ? proto : type == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP);
     hn_ret_str(c, "", 0);
@@ -878,20 +1058,23 @@ static void rf_getaddrinfo(hn_call *c) {
     hn_ret_close(c, ']');
 }
 
+// AF_INET: a strict dotted quad (rf_ipv4); AF_INET6: strict colon notation (rf_ipv6). Another
+// family: EAFNOSUPPORT; text that is not such an address: EINVAL.
 static void rf_inet_pton(hn_call *c) {
     int64_t af = 0;
     char txt[64];
-    struct in_addr bin;
+    uint8_t bin[16];
     hn_arg_int(c, 0, &af);
-    if (af != AF_INET) {
+    if (af != AF_INET && af != AF_INET6) {
         hn_raise_errno(c, EAFNOSUPPORT);
         return;
     }
-    if (!rf_str(hn_arg(c, 1), txt, sizeof txt) || !rf_ipv4(txt, &bin)) {
+    if (!rf_str(hn_arg(c, 1), txt, sizeof txt) ||
+        !(af == AF_INET ? rf_ipv4(txt, (struct in_addr *)bin) : rf_ipv6(txt, (struct in6_addr *)bin))) {
         hn_raise_errno(c, EINVAL);
         return;
     }
-    hn_ret_data(c, 'b', (const uint8_t *)&bin, 4);
+    hn_ret_data(c, 'b', bin, af == AF_INET ? 4 : 16);
 }
 
 static void rf_inet_ntop(hn_call *c) {
@@ -903,11 +1086,17 @@ static void rf_inet_ntop(hn_call *c) {
     if (hn_arg_data(c, 1, &p, &n) != HN_OK) {
         return;
     }
-    if (af != AF_INET) {
+    if (af != AF_INET && af != AF_INET6) {
         hn_raise_errno(c, EAFNOSUPPORT);
         return;
     }
-    if (n != 4 || !rf->inet_ntop((int)af, p, txt, sizeof txt)) {
+    if (n != (af == AF_INET ? 4u : 16u)) {
+        hn_raise_errno(c, EINVAL);     // 4 bytes for AF_INET, 16 for AF_INET6, nothing else
+        return;
+    }
+    if (af == AF_INET6) {
+        rf_ntop6(p, txt);
+    } else if (!rf->inet_ntop((int)af, p, txt, sizeof txt)) {
         hn_raise_errno(c, EINVAL);
         return;
     }
@@ -1004,7 +1193,7 @@ static void rf_release(void *ctx, int32_t desc) {
 
 #define RF_C(name) {#name, name}
 static const hn_pair rf_consts[] = {
-    RF_C(AF_INET), RF_C(SOCK_STREAM), RF_C(SOCK_DGRAM),
+    RF_C(AF_INET), RF_C(AF_INET6), RF_C(SOCK_STREAM), RF_C(SOCK_DGRAM),
     RF_C(IPPROTO_IP), RF_C(IPPROTO_TCP), RF_C(IPPROTO_UDP), RF_C(SOL_SOCKET), RF_C(SO_REUSEADDR),
     RF_C(SO_KEEPALIVE), RF_C(SO_BROADCAST), RF_C(SO_RCVTIMEO), RF_C(SO_SNDTIMEO), RF_C(TCP_NODELAY),
     RF_C(MSG_PEEK), RF_C(MSG_DONTWAIT), RF_C(POLLIN), RF_C(POLLOUT), RF_C(POLLERR), RF_C(POLLHUP),
@@ -1020,8 +1209,9 @@ static const hn_pair rf_errnos[] = {
     RF_C(ETIMEDOUT), RF_C(ECONNREFUSED), RF_C(EHOSTUNREACH), RF_C(EALREADY), RF_C(EINPROGRESS),
 };
 
-// suite-dns: names are resolved by the suite's DNS peer ($SOCKCONF_DNS_PORT), never the machine's
-static const char *const rf_caps[] = {"tuple-address", "settimeout", "suite-dns"};
+// suite-dns: names are resolved by the suite's DNS peer ($SOCKCONF_DNS_PORT), never the machine's;
+// AF_INET6: IPv6 sockets, and on the stack's own ::1 (lwIP's loopback; the kernel's lo)
+static const char *const rf_caps[] = {"tuple-address", "settimeout", "suite-dns", "AF_INET6"};
 
 #define RF_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 

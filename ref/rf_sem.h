@@ -30,9 +30,10 @@ typedef struct rf_api {
     int (*inet_pton)(int af, const char *src, void *dst);
     const char *(*inet_ntop)(int af, const void *src, char *dst, socklen_t n);
     const char *dns_server;   // where this stack reaches the suite's DNS peer (see rf_dns.h)
-    // Make a listening or bound port reachable from the host (NULL: it already is).
-    int (*forward)(int udp, int port);
-    void (*unforward)(int udp, int port);
+    // Make a listening or bound port reachable from the host (NULL: it already is); v6: an
+    // AF_INET6 socket's, from the host's ::1.
+    int (*forward)(int udp, int v6, int port);
+    void (*unforward)(int udp, int v6, int port);
     int send_flags;     // MSG_NOSIGNAL where the stack has it
 } rf_api;
 

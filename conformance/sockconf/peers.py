@@ -6,6 +6,12 @@ import threading
 import time
 
 LOOPBACK = "127.0.0.1"
+LOOPBACK6 = "::1"     # where a peer listens for a case that needs an IPv6 peer
+
+
+def family(bind):
+    """The address family of a bind address: AF_INET6 for colon notation, else AF_INET."""
+    return socket.AF_INET6 if ":" in bind else socket.AF_INET
 
 
 def _wake(socks):
@@ -42,7 +48,7 @@ class _Peer(_Closing):
     rcvbuf = None    # a small receive buffer, for peers that never read
 
     def __init__(self, bind=LOOPBACK):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock = socket.socket(family(bind), socket.SOCK_STREAM)
         if self.rcvbuf:
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
         self.sock.bind((bind, 0))
@@ -157,7 +163,7 @@ class _Udp(_Closing):
     """A UDP socket with one thread serving it; every datagram and its sender kept in .got."""
 
     def __init__(self, bind=LOOPBACK, port=0):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock = socket.socket(family(bind), socket.SOCK_DGRAM)
         self.sock.bind((bind, port))
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
@@ -247,7 +253,7 @@ class FakeDns(_Udp):
 def free_port(bind=LOOPBACK):
     """A TCP port that was free a moment ago: for a target to listen on, or one where nothing
     listens (a connection to it is refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    with socket.socket(family(bind), socket.SOCK_STREAM) as s:
         s.bind((bind, 0))
         return s.getsockname()[1]
 
