@@ -132,3 +132,29 @@ def test_neither_limits_unaccepted_connections_to_the_backlog(both):
         socks = [socket.create_connection((host, port), timeout=2) for _ in range(3)]
         for s in socks:
             s.close()
+
+
+def test_ipv6_reaches_the_host_alias_and_back_on_both(both, observed):
+    """SEMANTICS.md, slirp and tap: on both the oracle is fec0::15 and the host fec0::2 (slirp: the
+    host's ::1; tap: the tap's host side), an AF_INET6 connection echoes, and a host connection
+    reaches an AF_INET6 listener (slirp: forwarded from [::1]:port; tap: at [fec0::15]:port)."""
+    seen = {}
+    for name, (c, bind) in both.items():
+        bind6 = sc_peers.LOOPBACK6 if bind == sc_peers.LOOPBACK else "fec0::2"
+        with sc_peers.TcpEcho(bind=bind6) as echo:
+            r = c.call([("socket", [socket.AF_INET6]), ("settimeout", [Ref(0), 5.0]),
+                        ("connect", [Ref(0), ("fec0::2", echo.port, 0, 0)]), ("sendall", [Ref(0), b"six"]),
+                        ("recv", [Ref(0), 3])], timeout=10).results
+            assert all(isinstance(x, Ok) for x in r) and r[-1].value == b"six", (name, r)
+            seen[name] = echo.conns[0].getpeername()[0]
+        port = sc_peers.free_port(bind6)
+        r = c.call([("socket", [socket.AF_INET6]), ("bind", [Ref(0), ("::", port, 0, 0)]),
+                    ("listen", [Ref(0), 2]), ("settimeout", [Ref(0), 5.0])]).results
+        assert all(isinstance(x, Ok) for x in r), (name, r)
+        where = sc_peers.LOOPBACK6 if name == "slirp" else "fec0::15"
+        with socket.create_connection((where, port), timeout=5):
+            a = c.call([("accept", [r[0].value])], timeout=10).results[0]
+            assert isinstance(a, Ok) and len(a.value[1]) == 4, (name, a)
+            seen[name + " accept"] = a.value[1][0]
+    observed("IPv6 peers saw the oracle as: tap %(tap)s, slirp %(slirp)s; the oracle's accept saw: "
+             "tap %(tap accept)s, slirp %(slirp accept)s" % seen)

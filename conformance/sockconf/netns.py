@@ -3,7 +3,8 @@
 After enter(), this process and every process it starts (targets, peers' threads) see only a
 loopback device and, with tap=True, the run's own tap device: nothing the run does can reach any
 other network. The tap's host side gets HOST_CIDR; the oracle attaches to the tap
-(sockconf-ref --tap TAP) as 10.0.2.15, the same addresses as behind slirp.
+(sockconf-ref --tap TAP) as 10.0.2.15 and fec0::15, the same addresses as behind slirp (the tap's
+host side is 10.0.2.2 and fec0::2).
 
 Inside it, the suite's DNS peer can take port 53 on loopback, and resolver_argv() wraps a target
 command so that it runs in a private mount namespace whose /etc/resolv.conf names that server:
@@ -21,6 +22,8 @@ CLONE_NEWUSER = 0x10000000
 TAP = "sctap0"
 HOST = "10.0.2.2"
 HOST_CIDR = HOST + "/24"
+HOST6 = "fec0::2"       # the tap's IPv6 host side: slirp's IPv6 host alias, so both backends match
+HOST6_CIDR = HOST6 + "/64"
 
 
 class Unavailable(Exception):
@@ -54,8 +57,10 @@ def enter(tap=True):
         _write("/proc/self/gid_map", "0 %d 1" % gid)
     steps = [["link", "set", "lo", "up"]]
     if tap:
+        # (nodad: the address is usable at once, not tentative for a second; the oracle's fec0::15
+        # is the only other one on the link)
         steps += [["tuntap", "add", TAP, "mode", "tap"], ["addr", "add", HOST_CIDR, "dev", TAP],
-                  ["link", "set", TAP, "up"]]
+                  ["-6", "addr", "add", HOST6_CIDR, "dev", TAP, "nodad"], ["link", "set", TAP, "up"]]
     for args in steps:
         r = subprocess.run([ip] + args, capture_output=True, text=True, timeout=10)
         if r.returncode != 0:
