@@ -42,6 +42,9 @@ LOCAL_FAMILIES = {"AF_UNIX", "AF_NETLINK"}
 HOST_ALIAS = "10.0.2.2"
 NOT_THE_ALIAS = ["10.0.2.3", "10.0.2.4", "10.0.2.100", "192.0.2.1"]   # slirp's DNS alias, two
 # unused 10.0.2.x (slirp, unfiltered, would map those to the host's loopback), TEST-NET-1
+HOST_ALIAS6 = "fec0::2"
+NOT_THE_ALIAS6 = ["fec0::3", "fec0::4", "fec0::100", "2001:db8::1"]   # slirp's IPv6 DNS alias, two
+# unused addresses of its prefix, the documentation prefix
 
 
 # ---- reading a trace ----
@@ -202,8 +205,11 @@ def test_a_suite_run_on_the_oracle_opens_sockets_only_on_loopback(tmp_path, obse
     trace = tmp_path / "trace"
     t0 = time.monotonic()
     try:
+        # (test_oracle.py too: its IPv6 tests reach the host's ::1 through fec0::2 and the host's
+        # [::1]:port forwards, which no case needs)
         p = subprocess.run([STRACE] + TRACE_ARGS + ["-o", str(trace), sys.executable, "-m", "pytest",
-                            "conformance/cases", "--target=ref", "-q", "-p", "no:cacheprovider"],
+                            "conformance/cases", "conformance/selftest/test_oracle.py", "--target=ref", "-q",
+                            "-p", "no:cacheprovider"],
                            cwd=ROOT, capture_output=True, text=True, timeout=240)
     except subprocess.TimeoutExpired as e:
         pytest.fail("the traced suite run did not end within %d s" % e.timeout)
@@ -224,12 +230,15 @@ def test_a_suite_run_on_the_oracle_opens_sockets_only_on_loopback(tmp_path, obse
     first = calls[0]["pid"]
     assert any(c["pid"] != first and c["call"] == "connect" for c in calls), \
         "no connect from any process but %d: strace -f did not follow the oracle" % first
+    # and it saw IPv6: the oracle's slirp connecting to the host's ::1, and binding its forwards there
+    six = {(c["call"], a) for c in calls if c["pid"] != first for f, a, _p in c["addrs"] if f == "AF_INET6"}
+    assert ("connect", "::1") in six and ("bind", "::1") in six, sorted(six)
 
 
 # ---- 2: slirp reaches only the host alias ----
 
-# A TCP listener and a UDP echo on the same port of 127.0.0.1 (inside the namespace, where there
-# is one): the host alias reaches them. Every other address is tried on the same port, so even
+# A TCP listener and a UDP echo on the same port of 127.0.0.1 and of ::1 (inside the namespace,
+# where there is one): the host aliases reach them. Every other address is tried on the same port, so even
 # one that slirp mapped to the host's loopback (what it does, unfiltered, with 10.0.2.x) would
 # connect or be echoed. It writes the port to argv[1] and ends when its parent (strace) has.
 LISTENER = r'''
@@ -239,22 +248,26 @@ for _ in range(50):
     t = socket.socket()
     t.bind(("127.0.0.1", 0))
     port = t.getsockname()[1]
-    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    more = [socket.socket(f, k) for f, k in ((socket.AF_INET, socket.SOCK_DGRAM), (socket.AF_INET6, socket.SOCK_STREAM),
+                                            (socket.AF_INET6, socket.SOCK_DGRAM))]
     try:
-        u.bind(("127.0.0.1", port))
+        for s, a in zip(more, ("127.0.0.1", "::1", "::1")):
+            s.bind((a, port))
         break
     except OSError:
-        t.close(); u.close()
-t.listen(8)
-def tcp():
+        for s in [t] + more:
+            s.close()
+u, t6, u6 = more
+def tcp(t):
+    t.listen(8)
     while True:
         t.accept()[0].close()
-def udp():
+def udp(u):
     while True:
         d, a = u.recvfrom(2048)
         u.sendto(d, a)
-for f in (tcp, udp):
-    threading.Thread(target=f, daemon=True).start()
+for f, s in ((tcp, t), (udp, u), (tcp, t6), (udp, u6)):
+    threading.Thread(target=f, args=(s,), daemon=True).start()
 with open(sys.argv[1] + ".tmp", "w") as f:
     f.write(str(port))
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
@@ -273,8 +286,12 @@ exec "$ISO_STRACE" "$@"
 TIMEOUT = 0.3
 
 
+def _family(addr):
+    return socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+
 def _tcp(oracle, addr, port):
-    r = oracle.call([("getaddrinfo", [addr, port]), ("socket", []), ("settimeout", [Ref(1), TIMEOUT]),
+    r = oracle.call([("getaddrinfo", [addr, port]), ("socket", [_family(addr)]), ("settimeout", [Ref(1), TIMEOUT]),
                      ("connect", [Ref(1), Ref(0, 0, -1)])], mode="C").results
     assert all(isinstance(x, Ok) for x in r[:3]), r
     oracle.reset()
@@ -282,14 +299,15 @@ def _tcp(oracle, addr, port):
 
 
 def _udp(oracle, addr, port):
-    """sendto, then recvfrom: the echo, or what recvfrom raised when none came."""
+    """sendto, then recvfrom: the echo, or what sendto (an address lwIP has no route to) or
+    recvfrom (no echo came) raised."""
     dgram = socket.SOCK_DGRAM    # the oracle's numbers are glibc's (test_oracle.py: constants)
-    r = oracle.call([("getaddrinfo", [addr, port, 0, dgram]), ("socket", [socket.AF_INET, dgram]),
+    r = oracle.call([("getaddrinfo", [addr, port, 0, dgram]), ("socket", [_family(addr), dgram]),
                      ("settimeout", [Ref(1), TIMEOUT]), ("sendto", [Ref(1), b"isolation", Ref(0, 0, -1)]),
                      ("recvfrom", [Ref(1), 64])], mode="C").results
-    assert all(isinstance(x, Ok) for x in r[:4]), r
+    assert all(isinstance(x, Ok) for x in r[:3]), r
     oracle.reset()
-    return r[4]
+    return r[3] if isinstance(r[3], Raised) else r[4]
 
 
 def _outcome(r):
@@ -299,9 +317,10 @@ def _outcome(r):
 
 def test_slirp_reaches_only_the_host_alias(tmp_path, observed):
     """"Configure slirp so it cannot reach anything but the host alias": from the oracle, TCP
-    connects and UDP datagrams to slirp's DNS alias, to other 10.0.2.x addresses and to TEST-NET-1
-    all fail, and the oracle process makes no host-side connect or sendto for them; the same to
-    the host alias reaches a listener on the host's 127.0.0.1 (so the check can fail). The oracle
+    connects and UDP datagrams to slirp's DNS aliases, to other 10.0.2.x and fec0:: addresses,
+    to TEST-NET-1 and to 2001:db8::1 all fail, and the oracle process makes no host-side connect
+    or sendto for them; the same to the host aliases (10.0.2.2, fec0::2) reaches a listener on
+    the host's 127.0.0.1 and ::1 (so the check can fail). The oracle
     runs in a network namespace of its own where the machine allows it, so even a regression
     could not leak."""
     _need_strace()
@@ -318,14 +337,15 @@ def test_slirp_reaches_only_the_host_alias(tmp_path, observed):
         oracle = sc_client.Client(t)
         oracle.hello()
         port = int((tmp_path / "port").read_text())
-        for addr in NOT_THE_ALIAS:
+        for addr in NOT_THE_ALIAS + NOT_THE_ALIAS6:
             outcomes[addr] = (_outcome(_tcp(oracle, addr, port)), _outcome(_udp(oracle, addr, port)))
-        for kind, attempt in (("tcp", _tcp), ("udp", _udp)):
-            for n in range(1, 4):     # the positive control, tried again if a segment was lost
-                r = attempt(oracle, HOST_ALIAS, port)
-                tries[kind] = (n, _outcome(r))
-                if isinstance(r, Ok):
-                    break
+        for alias, six in ((HOST_ALIAS, ""), (HOST_ALIAS6, "6")):
+            for kind, attempt in (("tcp", _tcp), ("udp", _udp)):
+                for n in range(1, 4):     # the positive control, tried again if a segment was lost
+                    r = attempt(oracle, alias, port)
+                    tries[kind + six] = (n, _outcome(r))
+                    if isinstance(r, Ok):
+                        break
     finally:
         t.close()
     calls = parse(trace.read_text(errors="replace"))
@@ -341,13 +361,16 @@ def test_slirp_reaches_only_the_host_alias(tmp_path, observed):
     for addr, (tcp, udp) in outcomes.items():
         assert tcp.startswith("OSError") and udp.startswith("OSError"), \
             "%s was reached from the oracle: tcp %s, udp %s" % (addr, tcp, udp)
-    assert tries["tcp"][1] == "succeeded" and tries["udp"][1] == "succeeded", \
-        "the host alias did not reach the listener on 127.0.0.1: %s" % tries
-    # exactly the positive control's tries left the oracle: one connect and one datagram each,
-    # to the listener on 127.0.0.1; nothing for the other addresses, not even mapped to loopback
-    assert [x for x in to if x[0] == "connect"] == [("connect", "127.0.0.1", port)] * tries["tcp"][0], to
-    assert [x for x in to if x[0] != "connect"] == [("sendto", "127.0.0.1", port)] * tries["udp"][0], to
-    # the second wall (ref/rf_net.c, outbound_addr): slirp binds each host socket it opens to
-    # 127.0.0.1 first, and Linux will not route a loopback source off loopback (EINVAL)
+    assert all(tries[k][1] == "succeeded" for k in ("tcp", "udp", "tcp6", "udp6")), \
+        "a host alias did not reach the listener on 127.0.0.1 or ::1: %s" % tries
+    # exactly the positive controls' tries left the oracle: one connect and one datagram each,
+    # to the listener on 127.0.0.1 or ::1; nothing for the other addresses, not even mapped to loopback
+    assert [x for x in to if x[0] == "connect"] == ([("connect", "127.0.0.1", port)] * tries["tcp"][0] +
+                                                    [("connect", "::1", port)] * tries["tcp6"][0]), to
+    assert [x for x in to if x[0] != "connect"] == ([("sendto", "127.0.0.1", port)] * tries["udp"][0] +
+                                                    [("sendto", "::1", port)] * tries["udp6"][0]), to
+    # the second wall (ref/rf_net.c, outbound_addr and outbound_addr6): slirp binds each host
+    # socket it opens to 127.0.0.1 or ::1 first, and Linux will not route a loopback source off
+    # loopback (EINVAL)
     binds = [a for c in calls if c["call"] == "bind" for _f, a, _p in c["addrs"]]
-    assert len(binds) >= tries["tcp"][0] + tries["udp"][0] and set(binds) == {"127.0.0.1"}, binds
+    assert len(binds) >= sum(n for n, _ in tries.values()) and set(binds) == {"127.0.0.1", "::1"}, binds
