@@ -1,4 +1,4 @@
-// rf_peer.c: host peers for the ref layer's C tests (rf_peer.h): POSIX sockets on 127.0.0.1.
+// rf_peer.c: host peers for the ref layer's C tests (rf_peer.h): POSIX sockets on 127.0.0.1 or ::1.
 #define _GNU_SOURCE
 #include "rf_peer.h"
 
@@ -134,13 +134,14 @@ static size_t rf_peer_dns_answer(rf_peer *p, const uint8_t *q, size_t n, uint8_t
     }
     name[--nl] = 0;
     at += 5;    // the root label, QTYPE, QCLASS
-    int is_a = q[at - 4] == 0 && q[at - 3] == 1;
-    int known = strcmp(name, p->name) == 0;
+    int type = q[at - 4] << 8 | q[at - 3];
+    int known4 = strcmp(name, p->name) == 0, known6 = p->name6 && strcmp(name, p->name6) == 0;
+    int known = known4 || known6;
     int invalid = nl >= 8 && strcmp(name + nl - 8, ".invalid") == 0;
     p->asked_name += known;
     p->asked_invalid += invalid;
     int rcode = known ? 0 : invalid ? 3 : 2;
-    int answers = known && is_a;
+    int answers = (known4 && type == 1) || (known6 && type == 28);
     memcpy(r, q, at);
     r[2] = 0x81;                    // QR, RD
     r[3] = (uint8_t)(0x80 | rcode); // RA
@@ -148,10 +149,13 @@ static size_t rf_peer_dns_answer(rf_peer *p, const uint8_t *q, size_t n, uint8_t
     memcpy(r + 4, counts, sizeof counts);
     r[7] = (uint8_t)answers;
     if (answers) {
-        static const uint8_t rr[] = {0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};  // the name, A, IN, TTL 60
+        uint8_t rr[] = {0xC0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};  // the name, A, IN, TTL 60, length
+        size_t len = known6 ? 16 : 4;
+        rr[3] = (uint8_t)type;
+        rr[11] = (uint8_t)len;
         memcpy(r + at, rr, sizeof rr);
-        memcpy(r + at + sizeof rr, p->addr, 4);
-        at += sizeof rr + 4;
+        memcpy(r + at + sizeof rr, known6 ? p->addr6 : p->addr, len);
+        at += sizeof rr + len;
     }
     return at;
 }
@@ -161,7 +165,7 @@ static void *rf_peer_dns_loop(void *arg) {
     uint8_t q[RF_PEER_DNS_MAX], r[RF_PEER_DNS_MAX + 16];
     int64_t until = rf_peer_ms() + RF_PEER_LIFE_MS;
     while (rf_peer_wait(p, p->fd, until)) {
-        struct sockaddr_in from;
+        struct sockaddr_storage from;
         socklen_t fl = sizeof from;
         ssize_t n = recvfrom(p->fd, q, sizeof q, MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
         size_t rl = n > 0 ? rf_peer_dns_answer(p, q, (size_t)n, r) : 0;
@@ -187,16 +191,21 @@ static int rf_peer_fail(rf_peer *p, const char *what) {
     return -1;
 }
 
-// A socket of type bound to 127.0.0.1:0 (listening if TCP), its port and the stop pipe; then the thread.
+// A socket of type bound to 127.0.0.1:0 or [::1]:0 (listening if TCP), its port and the stop
+// pipe; then the thread.
 static int rf_peer_start(rf_peer *p, rf_peer_kind kind, int rcvbuf) {
-    struct sockaddr_in a;
-    socklen_t al = sizeof a;
+    union {
+        struct sockaddr sa;
+        struct sockaddr_in v4;
+        struct sockaddr_in6 v6;
+    } a;
+    socklen_t al = p->v6 ? sizeof a.v6 : sizeof a.v4;
     int type = kind == RF_PEER_DNS ? SOCK_DGRAM : SOCK_STREAM;
     p->kind = kind;
     p->accepted = p->eof = p->asked_name = p->asked_invalid = 0;
     p->got = 0;
     p->stop[0] = p->stop[1] = -1;
-    p->fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    p->fd = socket(p->v6 ? AF_INET6 : AF_INET, type | SOCK_CLOEXEC, 0);
     if (p->fd < 0) {
         return rf_peer_fail(p, "socket");
     }
@@ -205,16 +214,21 @@ static int rf_peer_start(rf_peer *p, rf_peer_kind kind, int rcvbuf) {
         return rf_peer_fail(p, "SO_RCVBUF");
     }
     memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);     // loopback only: nothing else can reach a peer
-    if (bind(p->fd, (struct sockaddr *)&a, sizeof a) < 0 || getsockname(p->fd, (struct sockaddr *)&a, &al) < 0) {
+    if (p->v6) {
+        a.v6.sin6_family = AF_INET6;
+        a.v6.sin6_addr = in6addr_loopback;           // loopback only: nothing else can reach a peer
+    } else {
+        a.v4.sin_family = AF_INET;
+        a.v4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    }
+    if (bind(p->fd, &a.sa, al) < 0 || getsockname(p->fd, &a.sa, &al) < 0) {
         return rf_peer_fail(p, "bind");
     }
     if (type == SOCK_STREAM && listen(p->fd, 4) < 0) {
         return rf_peer_fail(p, "listen");
     }
     fcntl(p->fd, F_SETFL, fcntl(p->fd, F_GETFL) | O_NONBLOCK);
-    p->port = ntohs(a.sin_port);
+    p->port = ntohs(p->v6 ? a.v6.sin6_port : a.v4.sin_port);
     if (pipe2(p->stop, O_CLOEXEC) < 0) {
         return rf_peer_fail(p, "pipe");
     }
@@ -223,6 +237,15 @@ static int rf_peer_start(rf_peer *p, rf_peer_kind kind, int rcvbuf) {
 }
 
 int rf_peer_source(rf_peer *p, const void *data, size_t n) {
+    p->v6 = 0;
+    p->data = data;
+    p->len = n;
+    p->no_fin = 0;
+    return rf_peer_start(p, RF_PEER_SOURCE, 0);
+}
+
+int rf_peer_source6(rf_peer *p, const void *data, size_t n) {
+    p->v6 = 1;
     p->data = data;
     p->len = n;
     p->no_fin = 0;
@@ -230,6 +253,7 @@ int rf_peer_source(rf_peer *p, const void *data, size_t n) {
 }
 
 int rf_peer_source_open(rf_peer *p, const void *data, size_t n) {
+    p->v6 = 0;
     p->data = data;
     p->len = n;
     p->no_fin = 1;
@@ -237,18 +261,22 @@ int rf_peer_source_open(rf_peer *p, const void *data, size_t n) {
 }
 
 int rf_peer_sink(rf_peer *p, uint8_t *buf, size_t cap) {
+    p->v6 = 0;
     p->buf = buf;
     p->cap = cap;
     return rf_peer_start(p, RF_PEER_SINK, RF_PEER_SINK_RCVBUF);
 }
 
 int rf_peer_silent(rf_peer *p) {
+    p->v6 = 0;
     return rf_peer_start(p, RF_PEER_SILENT, 0);
 }
 
-int rf_peer_dns(rf_peer *p, const char *name, const char *ipv4) {
+int rf_peer_dns(rf_peer *p, const char *name, const char *ipv4, const char *name6, const char *ipv6) {
+    p->v6 = 0;
     p->name = name;
-    if (inet_pton(AF_INET, ipv4, p->addr) != 1) {
+    p->name6 = name6;
+    if (inet_pton(AF_INET, ipv4, p->addr) != 1 || (name6 && inet_pton(AF_INET6, ipv6, p->addr6) != 1)) {
         p->fd = p->stop[0] = -1;
         errno = EINVAL;
         return rf_peer_fail(p, ipv4);

@@ -31,12 +31,14 @@
 #define RT_CHUNK 2000       // divides no power-of-two buffer: a stack that can take part of a chunk shows it
 #define RT_MAXSENDS 8000    // non-blocking sends before giving up on EAGAIN: 16 MB
 #define RT_DNS_NAME "peer.sockconf.test"
+#define RT_DNS_NAME6 "peer6.sockconf.test"   // the DNS peer's AAAA record: the backend's peer_host6
 
 // What differs between the stacks under the layer, as data: the cases never test a name.
 typedef struct {
     const char *name;
     const rf_api *api;
     const char *peer_host;  // where this stack reaches the host's 127.0.0.1 (and so the peers)
+    const char *peer_host6; // where it reaches the host's ::1 (glibc's inet_ntop text)
     const char *self_host;  // this stack's own address, for bind
     int short_write;        // 1: a full send buffer must take part of a chunk; 0: only report it
     int (*start)(void);     // bring the stack up once (NULL: it is up)
@@ -44,11 +46,11 @@ typedef struct {
 
 static const rt_backend rt_backends[] = {
     // Linux may or may not split a chunk at a full buffer: nothing documents which
-    {"kernel", &rf_kernel_api, "127.0.0.1", "127.0.0.1", 0, NULL},
+    {"kernel", &rf_kernel_api, "127.0.0.1", "::1", "127.0.0.1", 0, NULL},
 #if RF_TEST_ORACLE
     // lwIP's non-blocking write takes what fits in snd_buf (TCP_SND_BUF 0xFFFF in Debian's
     // lwipopts.h), as modlwip's does
-    {"lwip", &rf_lwip_api, RF_HOST_ADDR, RF_ORACLE_ADDR, 1, rf_net_start},
+    {"lwip", &rf_lwip_api, RF_HOST_ADDR, RF_HOST_ADDR6, RF_ORACLE_ADDR, 1, rf_net_start},
 #endif
 };
 
@@ -536,6 +538,82 @@ static void rt_gai_name(const rt_backend *b) {
              "the 5-tuple's last item connects to the peer", answer);
 }
 
+// ---- IPv6 ----
+
+// getaddrinfo(name, port, AF_INET6) asks the AAAA record; its 5-tuple is AF_INET6's, ends in
+// (ipv6_address, port, 0, 0) and connects an AF_INET6 socket to a peer on the host's ::1.
+static void rt_ipv6_name(const rt_backend *b) {
+    static const char data[] = "found over IPv6";
+    static char answer[HN_MAXLINE + 64];
+    char addr[96], family[16];
+    uint8_t got[sizeof data + 8];
+    hn_val list, info, item, v;
+    rf_peer peer;
+    snprintf(family, sizeof family, "i%d", AF_INET6);
+    if (!rt_setup(rf_peer_source6(&peer, data, sizeof data - 1) == 0, "set-up: a source on ::1", NULL)) {
+        return;
+    }
+    const char *r = rt_ask("S getaddrinfo s" RT_DNS_NAME6 " i%d i%d ; socket i%d ; settimeout @1 " RT_GUARD
+                           " ; connect @1 @0.0.-1 ; read @1 i%d", peer.port, AF_INET6, AF_INET6, (int)sizeof data - 1);
+    snprintf(addr, sizeof addr, "( s%s i%d i0 i0 )", b->peer_host6, peer.port);
+    rt_check(rt_returned(r, 0, &list) && hn_wire_kind(list) == HN_K_LIST && hn_wire_count(list) == 1 &&
+             hn_wire_item(list, 0, &info) == HN_OK && hn_wire_count(info) == 5 &&
+             hn_wire_item(info, 0, &item) == HN_OK && rt_is(item, family) &&
+             hn_wire_item(info, -1, &item) == HN_OK && rt_is(item, addr),
+             "getaddrinfo(name, port, AF_INET6) gives one AF_INET6 5-tuple ending in (ipv6_address, port, 0, 0)", r);
+    long n = rt_all_returned(r) && rt_returned(r, 4, &v) ? rt_bytes(v, got, sizeof got) : -1;
+    snprintf(answer, sizeof answer, "%s", r);    // the next request reuses r's buffer
+    rt_end(&peer);
+    rt_check(peer.accepted && n == (long)sizeof data - 1 && memcmp(got, data, sizeof data - 1) == 0,
+             "the AF_INET6 5-tuple's last item connects to the peer on ::1", answer);
+    r = rt_ask("S getaddrinfo s" RT_DNS_NAME6 " i80 i%d", AF_INET);
+    rt_check(rt_raised(r, 0, NULL, NULL), "getaddrinfo(name with only an AAAA record, 80, AF_INET) raises", r);
+}
+
+// The stack's own ::1: a datagram from an AF_INET6 socket to another bound there, recvfrom's
+// address the 4-tuple; and the tuple's checks.
+static void rt_ipv6_tuple(const rt_backend *b) {
+    char want[64];
+    hn_val v, item;
+    int port = rf_peer_closed_port();
+    (void)b;
+    if (!rt_setup(port > 0, "set-up: a free port", NULL)) {
+        return;
+    }
+    const char *r = rt_ask("S socket i%d i%d ; bind @0 ( s::1 i%d i0 i0 ) ; settimeout @0 " RT_GUARD
+                           " ; socket i%d i%d ; sendto @3 bc2l4 ( s::1 i%d i0 i0 ) ; recvfrom @0 i16",
+                           AF_INET6, SOCK_DGRAM, port, AF_INET6, SOCK_DGRAM, port);
+    snprintf(want, sizeof want, "bc2l4");     // b'six'
+    rt_check(rt_all_returned(r) && rt_returned(r, 5, &v) && hn_wire_count(v) == 2 && hn_wire_item(v, 0, &item) == HN_OK &&
+             rt_is(item, want) && hn_wire_item(v, 1, &item) == HN_OK && hn_wire_count(item) == 4,
+             "a datagram to ('::1', port, 0, 0) arrives, and recvfrom gives (bytes, (ipv6_address, port, flowinfo, scopeid))", r);
+    r = rt_ask("C socket i%d ; connect @0 ( s::1 i%d i1 i0 ) ; connect @0 ( s" RT_DNS_NAME6 " i%d i0 i0 ) ; "
+               "connect @0 ( s::1 i%d ) ; connect @0 ( s::1 i0 i0 i0 ) ; connect @0 ( s1.2.3.4 i%d i0 i0 )",
+               AF_INET6, port, port, port, port);
+    rt_check(rt_raised(r, 1, "EINVAL", NULL), "flowinfo 1 raises OSError EINVAL (\"flowinfo must be 0.\")", r);
+    rt_check(rt_raised(r, 2, "EINVAL", NULL), "a name as ipv6_address raises OSError EINVAL", r);
+    rt_check(rt_result(r, 3, &v) && strncmp(v.p, "! TypeError", 11) == 0, "an (address, port) pair on an AF_INET6 socket raises TypeError", r);
+    rt_check(rt_raised(r, 4, "EINVAL", NULL), "port 0 in a peer's 4-tuple raises OSError EINVAL", r);
+    rt_check(rt_raised(r, 5, "EINVAL", NULL), "a dotted quad as ipv6_address raises OSError EINVAL", r);
+    rt_ask("S reset");
+}
+
+// inet_pton/inet_ntop for AF_INET6, alike on both stacks: glibc's text, glibc's strictness.
+static void rt_ipv6_text(const rt_backend *b) {
+    hn_val v;
+    (void)b;
+    // 2001:db8::1 is IAENuAAAAAAAAAAAAAAAAQ== in base64
+    const char *r = rt_ask("C inet_pton i%d s2001:DB8::1 ; inet_ntop i%d bIAENuAAAAAAAAAAAAAAAAQ== ; inet_pton i%d s1.2.3.4 ; "
+                           "inet_pton i%d s1::2::3 ; inet_ntop i%d bAQIDBA== ; inet_pton i%d s::ffff:1.2.3.4",
+                           AF_INET6, AF_INET6, AF_INET6, AF_INET6, AF_INET6, AF_INET6);
+    rt_check(rt_returned(r, 0, &v) && rt_is(v, "bIAENuAAAAAAAAAAAAAAAAQ=="), "inet_pton(AF_INET6, '2001:DB8::1') is its 16 bytes", r);
+    rt_check(rt_returned(r, 1, &v) && rt_is(v, "s2001:db8::1"), "inet_ntop(AF_INET6, ...) writes '2001:db8::1' (lowercase, ::)", r);
+    rt_check(rt_raised(r, 2, "EINVAL", NULL) && rt_raised(r, 3, "EINVAL", NULL),
+             "inet_pton(AF_INET6, ...) refuses a dotted quad alone and a second ::", r);
+    rt_check(rt_raised(r, 4, "EINVAL", NULL), "inet_ntop(AF_INET6, 4 bytes) raises OSError EINVAL", r);
+    rt_check(rt_returned(r, 5, &v) && rt_is(v, "bAAAAAAAAAAAAAP//AQIDBA=="), "inet_pton(AF_INET6, '::ffff:1.2.3.4') ends in 1.2.3.4", r);
+}
+
 static const rt_case rt_cases[] = {
     {"uc386-socket.txt", "Timeouts", "s.settimeout(0.1) # 100 ms; raises OSError(ETIMEDOUT) on expiry", rt_timeout},
     {"uc386-socket.txt", "Quirks on this port", "socket.recv()returnsb''on clean peer FIN, like POSIX.", rt_eof},
@@ -555,6 +633,15 @@ static const rt_case rt_cases[] = {
     {"micropython-usocket.txt", "usocket.getaddrinfo(host, port, af=0, type=0, proto=0, flags=0, /)",
      "Translate the host/port argument into a sequence of 5-tuples that contain all the necessary arguments for "
      "creating a socket connected to that service.", rt_gai_name},
+    {"micropython-usocket.txt", "Socket address format(s)",
+     "IPv6: (ipv6_address, port, flowinfo, scopeid), where ipv6_address is a string with colon-notation numeric "
+     "IPv6 address, e.g. \"2001:db8::1\", and port is an integer port number in the range 1-65535.", rt_ipv6_tuple},
+    {"micropython-usocket.txt", "Socket address format(s)",
+     "Note the domain names are not accepted as ipv6_address, they should be resolved first using "
+     "usocket.getaddrinfo().", rt_ipv6_name},
+    {"micropython-usocket.txt", "usocket.inet_ntop(af, bin_addr)",
+     "Convert a binary network address bin_addr of the given address family af to a textual representation:",
+     rt_ipv6_text},
 };
 
 // The layer's own promise about names (rf_dns.h), checked once per backend after its cases.
@@ -568,7 +655,7 @@ static void rt_backend_run(const rt_backend *b) {
     rt_b = b;
     rt_c = NULL;
     // the DNS peer's port is in the environment before the stack's threads start: none reads it meanwhile
-    int ok = rf_peer_dns(&dns, RT_DNS_NAME, b->peer_host) == 0;
+    int ok = rf_peer_dns(&dns, RT_DNS_NAME, b->peer_host, RT_DNS_NAME6, b->peer_host6) == 0;
     if (ok) {
         snprintf(port, sizeof port, "%d", dns.port);
         ok = setenv(RF_DNS_PORT_ENV, port, 1) == 0 && (!b->start || b->start() == 0);
