@@ -1,8 +1,7 @@
 # The serial target against MicroPython's own firmware (sockconf/firmware.py): the qemu port built
 # for MPS2-AN385 (a Cortex-M3 board that QEMU emulates), its UART on a pty. SOCKCONF_FIRMWARE=
-# <firmware.elf> names it (built outside this repository from MicroPython's source: make -C
-# ports/qemu BOARD=MPS2_AN385); without it, or without qemu-system-arm, every test here skips with
-# the reason.
+# <firmware.elf> names it (the maintainer builds it from MicroPython's source, outside this
+# repository); without it, or without qemu-system-arm, every test here skips with the reason.
 #
 # That firmware has no socket module and no writable filesystem: the raw REPL, every form of the
 # upload (source, the .mpy sent to RAM, the .mpy found in a ROM filesystem QEMU loads) and HELLO

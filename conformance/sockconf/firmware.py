@@ -1,6 +1,6 @@
 """MicroPython's own firmware under QEMU, for the self-tests and the bench: SOCKCONF_FIRMWARE names
-the qemu port built for MPS2-AN385 (a Cortex-M3 board QEMU emulates; built outside this
-repository from MicroPython's source, `make -C ports/qemu BOARD=MPS2_AN385`), booted with its UART
+MicroPython's qemu port firmware for MPS2-AN385 (a Cortex-M3 board QEMU emulates; the maintainer
+builds it from MicroPython's source, outside this repository), booted with its UART
 on a pty and, if asked, a ROM filesystem at the board's ROMFS partition.
 
 That firmware has no socket module and no writable filesystem: STUB, an empty socket module,
@@ -16,7 +16,7 @@ import time
 ENV = "SOCKCONF_FIRMWARE"
 QEMU = "qemu-system-arm"
 BOOT = 10.0                 # seconds for QEMU to name its pty
-ROMFS_AT = "0x21000000"     # the MPS2-AN385 board's ROMFS partition (ports/qemu/boards/MPS2_AN385)
+ROMFS_AT = "0x21000000"     # the MPS2-AN385 board's ROMFS partition (its memory map)
 FORMS = ("source", "ram", "rom")    # source chunks, the .mpy sent to RAM, the .mpy found in /rom
 # An empty socket module: the agent loads, and HELLO lists no socket method.
 STUB = "import sys\nclass socket:\n    class socket:\n        pass\nsys.modules['socket'] = socket\ndel socket\n"
@@ -30,8 +30,8 @@ def why_not():
     """Why the firmware cannot run here, in one sentence; None if it can."""
     fw = os.environ.get(ENV)
     if not fw:
-        return ("set %s=<firmware.elf> (MicroPython's ports/qemu built with BOARD=MPS2_AN385) to run the serial "
-                "target against real firmware" % ENV)
+        return ("set %s=<firmware.elf> (MicroPython's qemu port firmware for the MPS2-AN385 board) to run the "
+                "serial target against real firmware" % ENV)
     if not os.path.isfile(fw):
         return "%s=%s is not a file" % (ENV, fw)
     if not shutil.which(QEMU):
