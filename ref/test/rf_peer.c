@@ -236,28 +236,25 @@ static int rf_peer_start(rf_peer *p, rf_peer_kind kind, int rcvbuf) {
     return errno ? rf_peer_fail(p, "pthread_create") : 0;
 }
 
-int rf_peer_source(rf_peer *p, const void *data, size_t n) {
-    p->v6 = 0;
+// A source on 127.0.0.1 or ::1 (v6) that sends data, then ends the stream unless no_fin.
+static int rf_peer_source_on(rf_peer *p, int v6, const void *data, size_t n, int no_fin) {
+    p->v6 = v6;
     p->data = data;
     p->len = n;
-    p->no_fin = 0;
+    p->no_fin = no_fin;
     return rf_peer_start(p, RF_PEER_SOURCE, 0);
+}
+
+int rf_peer_source(rf_peer *p, const void *data, size_t n) {
+    return rf_peer_source_on(p, 0, data, n, 0);
 }
 
 int rf_peer_source6(rf_peer *p, const void *data, size_t n) {
-    p->v6 = 1;
-    p->data = data;
-    p->len = n;
-    p->no_fin = 0;
-    return rf_peer_start(p, RF_PEER_SOURCE, 0);
+    return rf_peer_source_on(p, 1, data, n, 0);
 }
 
 int rf_peer_source_open(rf_peer *p, const void *data, size_t n) {
-    p->v6 = 0;
-    p->data = data;
-    p->len = n;
-    p->no_fin = 1;
-    return rf_peer_start(p, RF_PEER_SOURCE, 0);
+    return rf_peer_source_on(p, 0, data, n, 1);
 }
 
 int rf_peer_sink(rf_peer *p, uint8_t *buf, size_t cap) {

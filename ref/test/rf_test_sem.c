@@ -515,12 +515,22 @@ static void rt_gai_error(const rt_backend *b) {
     rt_note("getaddrinfo of an NXDOMAIN name: %s", r);
 }
 
+// After a request whose op 4 read from the source peer: that the read gave all the peer sent,
+// once the peer is ended (rt_end; the request's text kept for the report).
+static void rt_read_all_of(const char *r, rf_peer *peer, const char *data, size_t len, const char *what) {
+    static char answer[HN_MAXLINE + 64];
+    uint8_t got[128];
+    hn_val v;
+    long n = rt_all_returned(r) && rt_returned(r, 4, &v) ? rt_bytes(v, got, sizeof got) : -1;
+    snprintf(answer, sizeof answer, "%s", r);    // the next request reuses r's buffer
+    rt_end(peer);
+    rt_check(peer->accepted && n == (long)len && len <= sizeof got && memcmp(got, data, len) == 0, what, answer);
+}
+
 static void rt_gai_name(const rt_backend *b) {
     static const char data[] = "found by name";
-    static char answer[HN_MAXLINE + 64];
     char addr[64];
-    uint8_t got[sizeof data + 8];
-    hn_val list, info, last, v;
+    hn_val list, info, last;
     rf_peer peer;
     if (!rt_setup(rf_peer_source(&peer, data, sizeof data - 1) == 0, "set-up: a source", NULL)) {
         return;
@@ -531,11 +541,7 @@ static void rt_gai_name(const rt_backend *b) {
     rt_check(rt_returned(r, 0, &list) && hn_wire_kind(list) == HN_K_LIST && hn_wire_item(list, 0, &info) == HN_OK &&
              hn_wire_count(info) == 5 && hn_wire_item(info, -1, &last) == HN_OK && rt_is(last, addr),
              "getaddrinfo of the name the DNS peer knows returns 5-tuples ending in its address", r);
-    long n = rt_all_returned(r) && rt_returned(r, 4, &v) ? rt_bytes(v, got, sizeof got) : -1;
-    snprintf(answer, sizeof answer, "%s", r);    // the next request reuses r's buffer
-    rt_end(&peer);
-    rt_check(peer.accepted && n == (long)sizeof data - 1 && memcmp(got, data, sizeof data - 1) == 0,
-             "the 5-tuple's last item connects to the peer", answer);
+    rt_read_all_of(r, &peer, data, sizeof data - 1, "the 5-tuple's last item connects to the peer");
 }
 
 // ---- IPv6 ----
@@ -544,10 +550,8 @@ static void rt_gai_name(const rt_backend *b) {
 // (ipv6_address, port, 0, 0) and connects an AF_INET6 socket to a peer on the host's ::1.
 static void rt_ipv6_name(const rt_backend *b) {
     static const char data[] = "found over IPv6";
-    static char answer[HN_MAXLINE + 64];
     char addr[96], family[16];
-    uint8_t got[sizeof data + 8];
-    hn_val list, info, item, v;
+    hn_val list, info, item;
     rf_peer peer;
     snprintf(family, sizeof family, "i%d", AF_INET6);
     if (!rt_setup(rf_peer_source6(&peer, data, sizeof data - 1) == 0, "set-up: a source on ::1", NULL)) {
@@ -561,11 +565,7 @@ static void rt_ipv6_name(const rt_backend *b) {
              hn_wire_item(info, 0, &item) == HN_OK && rt_is(item, family) &&
              hn_wire_item(info, -1, &item) == HN_OK && rt_is(item, addr),
              "getaddrinfo(name, port, AF_INET6) gives one AF_INET6 5-tuple ending in (ipv6_address, port, 0, 0)", r);
-    long n = rt_all_returned(r) && rt_returned(r, 4, &v) ? rt_bytes(v, got, sizeof got) : -1;
-    snprintf(answer, sizeof answer, "%s", r);    // the next request reuses r's buffer
-    rt_end(&peer);
-    rt_check(peer.accepted && n == (long)sizeof data - 1 && memcmp(got, data, sizeof data - 1) == 0,
-             "the AF_INET6 5-tuple's last item connects to the peer on ::1", answer);
+    rt_read_all_of(r, &peer, data, sizeof data - 1, "the AF_INET6 5-tuple's last item connects to the peer on ::1");
     r = rt_ask("S getaddrinfo s" RT_DNS_NAME6 " i80 i%d", AF_INET);
     rt_check(rt_raised(r, 0, NULL, NULL), "getaddrinfo(name with only an AAAA record, 80, AF_INET) raises", r);
 }
