@@ -218,16 +218,27 @@ class Side:
         pattern from stream offset `start` with `method`, `chunk` bytes a call, or receives and
         checks them, in one request; (the op's result, its Tally). What the last call returned is
         checked against RETURNS by its type, as call() checks a value (a raise is the result's)."""
-        r = self.call([(op, [h, method, total, chunk, start]), ("tally", [])], mode="C", timeout=timeout)
-        t = Tally(*self.ok(r[1], "tally"))
-        kinds = BULK_KINDS.get(method)
-        if kinds and t.kind and t.kind not in kinds:
-            if nonblocking and method in LESS and t.kind == "NoneType":
-                self.details["%s on a non-blocking socket (%s)" % (method, LESS[method])] = "None"
-            else:
-                clause, what, _ = RETURNS[method]
-                self.check(False, "%s returned a %s, not %s" % (method, t.kind, what), clause, t.kind)
-        return r[0], t
+        return self.bulks([(op, h, method, total, chunk, start)], timeout, nonblocking)[0]
+
+    def bulks(self, moves, timeout=10.0, nonblocking=False):
+        """Several bulk moves, (op, h, method, total, chunk, start) each, in one request (mode C),
+        each followed by its tally; [(result, Tally)], checked as bulk() checks one."""
+        ops = []
+        for op, h, method, total, chunk, start in moves:
+            ops += [(op, [h, method, total, chunk, start]), ("tally", [])]
+        r = self.call(ops, mode="C", timeout=timeout)
+        out = []
+        for (_, _, method, _, _, _), result, tally in zip(moves, r[::2], r[1::2]):
+            t = Tally(*self.ok(tally, "tally"))
+            kinds = BULK_KINDS.get(method)
+            if kinds and t.kind and t.kind not in kinds:
+                if nonblocking and method in LESS and t.kind == "NoneType":
+                    self.details["%s on a non-blocking socket (%s)" % (method, LESS[method])] = "None"
+                else:
+                    clause, what, _ = RETURNS[method]
+                    self.check(False, "%s returned a %s, not %s" % (method, t.kind, what), clause, t.kind)
+            out.append((result, t))
+        return out
 
     def module_const(self, *names):
         """The module's own values for these constants (None where it has none); one name: its
