@@ -1,7 +1,7 @@
 """A MicroPython board in software, for testing the serial target without hardware.
 
     python fake_board.py [--python='micropython -X heapsize=69200'] [--baud=115200] [--raw-paste=no]
-                         [--window=128] [--link=PATH] [--cwd=DIR] [--boot-noise=SECONDS]
+                         [--raw-repl=no] [--window=128] [--link=PATH] [--cwd=DIR] [--boot-noise=SECONDS]
                          [--without=MODULE,...]
 
 It opens a pty, prints `pty: /dev/pts/N` on stderr (and makes PATH a symlink to it), and speaks
@@ -10,7 +10,12 @@ repl.rst): the friendly REPL (banner, Ctrl-A raw REPL, Ctrl-B banner, Ctrl-C, Ct
 friendly, Ctrl-C clear, Ctrl-D execute or, on an empty line, soft reset; "OK", output, 0x04,
 error output, 0x04, ">") and raw-paste mode (Ctrl-E 'A' Ctrl-A: "R\\x01", a window of --window
 bytes and a second one, 0x01 for each window consumed, 0x04 to end; it checks that the host never
-sends beyond its window). --raw-paste=no is a firmware from before raw-paste mode.
+sends beyond its window). --raw-paste=no is a firmware from before raw-paste mode. The friendly
+REPL has paste mode as MicroPython's pyexec.c has it (Ctrl-E: "paste mode; Ctrl-C to cancel,
+Ctrl-D to finish", then "=== ", every byte echoed and each CR as CR LF "=== ", Ctrl-C cancels,
+Ctrl-D runs what came), and friendly-mode code prints its output and traceback as they are.
+--raw-repl=no is a port without a raw REPL whose Ctrl-A ends MicroPython (uc386 on DOS): after a
+Ctrl-A the board says nothing more.
 
 Code runs in one persistent interpreter (--python: CPython by default, or a MicroPython unix
 binary with its options), whose globals last until a soft reset starts a fresh one. While code
@@ -107,8 +112,9 @@ NOISE = b"ets Jun  8 2016 00:22:57\r\nrst:0x1 (POWERON_RESET),boot:0x13 (SPI_FAS
 
 
 class Board:
-    def __init__(self, python, baud, raw_paste, window, cwd=None, without=()):
+    def __init__(self, python, baud, raw_paste, window, cwd=None, without=(), raw_repl=True):
         self.python, self.baud, self.raw_paste, self.window, self.cwd = python, baud, raw_paste, window, cwd
+        self.raw_repl = raw_repl
         self.prelude = WITHOUT % (tuple(without),) if without else ""
         self.name = os.path.basename(shlex.split(python)[0]).encode()
         self.master, self.slave = os.openpty()
@@ -168,9 +174,10 @@ class Board:
                                       cwd=self.cwd)
         os.close(r)
 
-    def run(self, code):
+    def run(self, code, friendly=False):
         """Run code in the interpreter, the link's bytes its stdin and its stdout the link's,
-        until it ends (0x04, error output, 0x04)."""
+        until it ends (0x04, error output, 0x04; friendly: without the two 0x04, as the friendly
+        REPL prints output and traceback)."""
         os.write(self.control, b"%d\n" % len(code) + bytes(code))
         marks, out = 0, self.child.stdout.fileno()
         pending, self.inbuf = bytes(self.inbuf), bytearray()
@@ -192,7 +199,7 @@ class Board:
                     self.start()
                     return
                 marks += data.count(b"\x04")
-                self.send(data)
+                self.send(data.replace(b"\x04", b"") if friendly else data)
 
     # ---- the REPLs ----
 
@@ -205,9 +212,13 @@ class Board:
         self.send(RAW + b">" if self.mode == "raw" else self.banner())
 
     def friendly(self, c):
-        if c == 1:
+        if c == 1 and not self.raw_repl:
+            self.mode = "ended"     # a port whose Ctrl-A ends MicroPython: nothing answers any more
+        elif c == 1:
             self.send(b"\r\n" + RAW + b">")
             self.mode, self.line = "raw", bytearray()
+        elif c == 5 and not self.line:
+            self.paste_mode()
         elif c == 2:
             self.send(b"\r\n" + self.banner())
         elif c == 3:
@@ -219,12 +230,30 @@ class Board:
         elif c == 13:
             self.send(b"\r\n")
             if self.line:
-                self.run(self.line)
+                self.run(self.line, friendly=True)
             self.line = bytearray()
             self.send(b">>> ")
         elif c >= 32:
             self.line.append(c)
             self.send(bytes([c]))
+
+    def paste_mode(self):
+        """The friendly REPL's paste mode, as pyexec.c has it."""
+        self.send(b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== ")
+        code = bytearray()
+        while True:
+            c = self.byte()
+            if c == 3:
+                self.send(b"\r\n>>> ")
+                return
+            if c == 4:
+                self.send(b"\r\n")
+                if code:
+                    self.run(code, friendly=True)
+                self.send(b">>> ")
+                return
+            code.append(c)
+            self.send(b"\r\n=== " if c == 13 else bytes([c]))
 
     def raw(self, c):
         if c == 1:
@@ -297,7 +326,8 @@ class Board:
             self.boot_noise(noise)
         while True:
             c = self.byte()
-            (self.raw if self.mode == "raw" else self.friendly)(c)
+            if self.mode != "ended":
+                (self.raw if self.mode == "raw" else self.friendly)(c)
 
 
 def main():
@@ -305,7 +335,7 @@ def main():
     cwd = opts.get("cwd") or tempfile.mkdtemp(prefix="sockconf-board-")
     board = Board(opts.get("python") or shlex.quote(sys.executable), int(opts.get("baud") or 0),
                   opts.get("raw-paste", "yes") != "no", int(opts.get("window") or 128), cwd,
-                  [m for m in opts.get("without", "").split(",") if m])
+                  [m for m in opts.get("without", "").split(",") if m], opts.get("raw-repl", "yes") != "no")
     path = os.ttyname(board.slave)
     if opts.get("link"):
         if os.path.lexists(opts["link"]):

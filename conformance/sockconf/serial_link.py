@@ -26,7 +26,8 @@ import re
 import struct
 import time
 
-from . import upload
+from . import paste, upload
+from .paste import BoardError
 from .transport import TargetDied, TargetLacks, Transport
 from .upload import AGENT, CHUNK, agent_chunks  # noqa: F401 (the source form; agent_chunks is also here)
 BANNER = b"raw REPL; CTRL-B to exit\r\n"
@@ -42,9 +43,13 @@ OPTIONS = {
            "agent runs)",
     "form": "form=auto|mpy|source (the agent compiled by mpy-cross, or its source; auto: compiled where the "
             "board has a filesystem to keep it in; sockconf/upload.py)",
+    "repl": "repl=raw|paste (paste: a port without a raw REPL, reached through its friendly REPL's paste mode, "
+            "sockconf/paste.py)",
+    "files": "files=DIR (repl=paste: the directory on the board the agent's file is imported from, and written to "
+             "if it is not there; default: the board's working directory)",
 }
 USAGE = ("serial:DEVICE[@BAUD][,host=ADDR][,listen_host=ADDR][,dtr=0|1][,rts=0|1][,setup=FILE.py][,dns=suite]"
-         "[,form=auto|mpy|source]")
+         "[,form=auto|mpy|source][,repl=raw|paste][,files=DIR]")
 FINAL = ("ImportError", "SyntaxError", "IndentationError", "MemoryError")   # the same on every try
 QUIET, BOOT = 0.3, 5.0      # boot noise: drained until the line is quiet this long, at most BOOT s
 TRIES = 3                   # attempts to reach the raw REPL's banner
@@ -52,10 +57,6 @@ TRIES = 3                   # attempts to reach the raw REPL's banner
 PROBE = "try:\n import socket\nexcept ImportError:\n import usocket\n"
 # Where peers reach the board: its active interface's address (agent.py's nic(), once uploaded).
 ADDRESS = "try:\n n = nic()\nexcept ImportError:\n n = None\nprint(repr(n.ifconfig()[0] if n else None))\n"
-
-
-class BoardError(Exception):
-    """The board did not do what the raw REPL protocol says; str() says what it did instead."""
 
 
 class BoardDown(TargetDied):
@@ -90,6 +91,10 @@ def parse_spec(rest):
                              "DNS peer listens on its port 53)" % rest)
     if opts.get("form", "auto") not in upload.FORMS:
         raise ValueError("serial:%s: form=%s: give form=auto, form=mpy or form=source" % (rest, opts["form"]))
+    if opts.get("repl", "raw") not in ("raw", "paste"):
+        raise ValueError("serial:%s: repl=%s: give repl=raw or repl=paste" % (rest, opts["repl"]))
+    if "files" in opts and opts.get("repl") != "paste":
+        raise ValueError("serial:%s: files=DIR is where repl=paste keeps the agent's file; give repl=paste too" % rest)
     return m.group("device"), int(m.group("baud") or 115200), opts
 
 
@@ -163,9 +168,13 @@ def board_error(text, sent, path=AGENT, name="what the host sent"):
     return last + (" (at %s)" % ", called from ".join(reversed(where)) if where else ""), cls.group(0) if cls else ""
 
 
-def start_line(host=None, listen_host=None, dns=None):
-    """The statement that starts the agent."""
-    return "main(%r, %r, %r)\n" % (host, listen_host, dns) if dns else "main(%r, %r)\n" % (host, listen_host)
+def start_line(host=None, listen_host=None, dns=None, service=None, bringup=None):
+    """The statement that starts the agent (agent.py's main(); service and bringup: the profile's,
+    sockconf/profiles.py start_args)."""
+    args = [host, listen_host, dns, service, bringup]
+    while len(args) > 2 and args[-1] is None:
+        args.pop()
+    return "main(%s)\n" % ", ".join(repr(x) for x in args)
 
 
 def _lines(port, rts, dtr):
@@ -326,7 +335,8 @@ class SerialLink(Transport):
     the board's end-of-execution marker (0x04) means the agent ended, reported with its traceback."""
 
     def __init__(self, device, baud=115200, host=None, listen_host=None, timeout=10.0, raw_paste=True,
-                 chunk=CHUNK, dtr=True, rts=True, setup=None, dns=None, agent=AGENT, form="auto"):
+                 chunk=CHUNK, dtr=True, rts=True, setup=None, dns=None, agent=AGENT, form="auto", service=None,
+                 bringup=None, repl="raw", files=""):
         super().__init__()
         try:
             import serial
@@ -337,6 +347,7 @@ class SerialLink(Transport):
         self._serial, self.device = serial, device
         self.chunks = 0
         self._tail = b""        # the board's last words after the agent ended
+        self._recent = b""      # the last bytes read (paste mode: a sign of the agent's end split between reads)
         self._spoke = False     # the agent answered once: an end after that is no start error
         self.listen_host = listen_host
         try:
@@ -346,7 +357,7 @@ class SerialLink(Transport):
             _lines(self.port, rts, dtr)
         except (serial.SerialException, OSError, ValueError) as e:
             raise BoardDown("cannot open %s: %s" % (device, e)) from None
-        self.repl = RawRepl(self.port, timeout, raw_paste)
+        self.repl = paste.PasteRepl(self.port, timeout) if repl == "paste" else RawRepl(self.port, timeout, raw_paste)
         self.agent, self.sent = agent, []    # the code sent so far, oldest first (tracebacks name its lines)
         try:
             self.repl.enter()
@@ -354,18 +365,18 @@ class SerialLink(Transport):
                 self.run(pathlib.Path(setup).read_text(encoding="utf-8"), "it", "the setup script %s raised" % setup)
             if b"ImportError" in self.repl.exec(PROBE)[1]:
                 raise TargetLacks("the board on %s has neither a socket nor a usocket module" % device)
-            try:    # the compiled agent where `form` asks for it (sockconf/upload.py), else the chunks
-                self.loaded, self.form_note = upload.try_mpy(self.run, form, agent, BoardDown)
-            except upload.UploadError as e:
-                raise BoardDown("the board on %s did not take the compiled agent: %s" % (device, e),
-                                final=True) from None
+            if repl == "paste":     # its file imported, else written and imported, else the chunks pasted
+                self.loaded = paste.load_agent(self.run, files, agent)
+                self.form_note = self.loaded.note
+            else:   # the compiled agent where `form` asks for it (sockconf/upload.py), else the chunks
+                self.loaded, self.form_note = self._mpy(form, agent, device)
             for code in agent_chunks(chunk, agent) if self.loaded is None else ():
                 self.run(code)
                 self.chunks += 1
             if listen_host is None:
                 found = self.run(ADDRESS).decode("utf-8", "replace").strip()
                 self.listen_host = ast.literal_eval(found) if re.fullmatch(r"'[0-9a-fA-F.:]+'", found) else None
-            self.sent.append(start_line(host, self.listen_host, host if dns == "suite" else None))
+            self.sent.append(start_line(host, self.listen_host, host if dns == "suite" else None, service, bringup))
             self.repl.exec_start(self.sent[-1])
         except (BoardError, serial.SerialException, OSError) as e:
             self.port.close()
@@ -373,8 +384,15 @@ class SerialLink(Transport):
         except (BoardDown, TargetLacks):
             self._quit()
             raise
+        self.rate = getattr(self.repl, "rate", None)     # paste mode: the echo's measured bytes a second
         self.raw_paste = self.repl.use_raw_paste
         self.port.timeout = 0.05
+
+    def _mpy(self, form, agent, device):
+        try:
+            return upload.try_mpy(self.run, form, agent, BoardDown)
+        except upload.UploadError as e:
+            raise BoardDown("the board on %s did not take the compiled agent: %s" % (device, e), final=True) from None
 
     def run(self, code, name="what the host sent", what="the agent did not start"):
         """Run code in the raw REPL to its end, its output; BoardDown (`what` on DEVICE: ...) with
@@ -391,7 +409,8 @@ class SerialLink(Transport):
     def _quit(self):
         """Leave the board at its friendly REPL and close the port (a start that ended early)."""
         try:
-            self.repl.mp.exit_raw_repl()
+            if hasattr(self.repl, "mp"):
+                self.repl.mp.exit_raw_repl()
         except (self._serial.SerialException, OSError):
             pass
         self.port.close()
@@ -400,27 +419,46 @@ class SerialLink(Transport):
         if self._tail:
             return None     # the agent ended
         try:
-            data = self.port.read(max(1, self.port.in_waiting))
+            data, self.repl.pending = getattr(self.repl, "pending", b"") + self.port.read(max(1, self.port.in_waiting)), b""
         except (self._serial.SerialException, OSError):
             return None
-        k = data.find(b"\x04")
-        if k < 0:
+        seen = self._recent + data
+        k = self._ended(seen)
+        self._recent = seen[-64:]
+        if k is None:
             self._spoke = self._spoke or b"R " in data
             return data
-        self._tail = data[k:]   # the agent ended: the rest is its error output
+        self._tail = seen[k:]   # the agent ended: the rest is its error output
         self._collect_tail()
-        return data[:k] or None
+        return data[:max(0, k - (len(seen) - len(data)))] or None
+
+    def _ended(self, seen):
+        """Where in `seen` (the last bytes read, then the new ones) the board's sign that the agent
+        ended starts: the raw REPL's 0x04, or the friendly REPL's traceback or prompt at the start
+        of a line (a sign split between two reads is found in the second); None if it is not there."""
+        if not isinstance(self.repl, paste.PasteRepl):
+            k = seen.find(b"\x04")
+            return None if k < 0 else k
+        found = [k + 1 for k in (seen.find(b"\n" + paste.TRACEBACK), seen.find(b"\n" + paste.PROMPT)) if k >= 0]
+        if seen.startswith((paste.TRACEBACK, paste.PROMPT)):
+            found.append(0)
+        return min(found) if found else None
 
     def _collect_tail(self):
         deadline = time.monotonic() + 1.0
-        while self._tail.count(b"\x04") < 2 and time.monotonic() < deadline:
+        done = (lambda t: t.endswith(paste.PROMPT)) if isinstance(self.repl, paste.PasteRepl) else \
+            (lambda t: t.count(b"\x04") >= 2)
+        while not done(self._tail) and time.monotonic() < deadline:
             try:
                 self._tail += self.port.read(max(1, self.port.in_waiting))
             except (self._serial.SerialException, OSError):
                 break
 
     def _died(self):
-        err = self._tail.strip(b"\x04>").decode("utf-8", "replace")
+        tail = self._tail
+        if isinstance(self.repl, paste.PasteRepl) and tail.endswith(paste.PROMPT):
+            tail = tail[:-len(paste.PROMPT)]
+        err = tail.strip(b"\x04>").decode("utf-8", "replace")
         if not err.strip():
             return BoardDown("the agent on %s ended, the board said nothing more" % self.device)
         said, cls = board_error(err, self.sent, self.agent)
