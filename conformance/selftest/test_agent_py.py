@@ -252,3 +252,85 @@ def test_size_and_heap_on_micropython(tmp_path):
     print(json.dumps({"source bytes": AGENT.stat().st_size, "uploaded bytes": sum(map(len, chunks)),
                       "chunks": len(chunks), "free heap": free, "heap after loading": loaded,
                       "peak at the end of a line": peak}))
+
+
+# ---- the service hook, the bring-up and the runtime probe (agent.py main()) ----
+
+COUNTER = '''import sys
+sys.path.insert(0, %r)
+calls = [0]
+class counter:
+    def tick():
+        calls[0] += 1
+    def count():
+        return calls[0]
+    def boom(x):
+        raise ValueError(x, 'no')
+sys.modules['counter'] = counter
+import agent
+%s
+agent.main()
+'''
+
+
+def _counted(tmp_path, interp, prelude=""):
+    script = tmp_path / "counted.py"
+    script.write_text(COUNTER % (str(AGENT.parent), prelude))
+    cmd = argv(interp)
+    return [cmd[0], str(script)]
+
+
+@pytest.mark.parametrize("interp", ["cpython", "micropython"])
+def test_the_service_hook_runs_before_each_op_and_while_waiting(tmp_path, interp):
+    """$SOCKCONF_SERVICE names a function the agent calls before each op and, every few ms, while
+    no request has come; HELLO reports its name. The bring-up's calls run first, each reported
+    with what it raised (an alternative list stops at the first that returns)."""
+    env = dict(os.environ, SOCKCONF_SERVICE="counter.tick",
+               SOCKCONF_BRINGUP=wire.encode_value([("counter.tick",), ("counter.boom", 7),
+                                                    [("counter.boom", 1), ("counter.tick",), ("counter.boom", 2)]]))
+    with PipeTransport(_counted(tmp_path, interp), env=env) as t:
+        c = Client(t)
+        info = c.hello()
+        assert info["service"] == "counter.tick"
+        assert info["bringup"] == [("counter.tick()", None, None), ("counter.boom(7)", "ValueError", (7, "no")),
+                                   ("counter.boom(1)", "ValueError", (1, "no")), ("counter.tick()", None, None)]
+        import time
+        time.sleep(0.3)     # the agent waits: the hook keeps running (every 5 ms)
+        waited = c.value("echo", 0)
+        assert waited == (0,)
+        r = c.call([("echo", [1]), ("echo", [2]), ("echo", [3])]).results
+        assert [x.value for x in r] == [(1,), (2,), (3,)]
+
+
+def test_the_service_hook_is_called(tmp_path):
+    """The hook's calls are counted by the function itself: at least one per op, and more while the
+    agent waited (the bring-up's two ticks come first)."""
+    prelude = "import time\nagent.const = lambda name: counter.count() if name == 'COUNT' else None\n"
+    env = dict(os.environ, SOCKCONF_SERVICE="counter.tick")
+    with PipeTransport(_counted(tmp_path, "cpython", prelude), env=env) as t:
+        c = Client(t)
+        c.hello()
+        first = c.value("const", "COUNT")[0]
+        second = c.value("const", "COUNT")[0]
+        import time
+        time.sleep(0.3)
+        third = c.value("const", "COUNT")[0]
+    assert second > first >= 2 and third - second >= 10, (first, second, third)
+
+
+@pytest.mark.parametrize("interp", ["cpython", "micropython"])
+def test_a_runtime_that_fails_the_probe_says_which_operation(tmp_path, interp):
+    """A runtime that gets one of the agent's basic operations wrong (here memoryview, a build
+    without it) gets no further than HELLO: two pairs, proto and `runtime`, the sentence naming
+    the operation and what it raised; every later request gets the same."""
+    prelude = ("import builtins\ndef memoryview(*a):\n    raise NameError(\"name 'memoryview' isn't defined\")\n"
+               "builtins.memoryview = memoryview\n")
+    with PipeTransport(_counted(tmp_path, interp, prelude)) as t:
+        c = Client(t)
+        with pytest.raises(Exception) as e:
+            c.hello()
+        assert type(e.value).__name__ == "RuntimeBroken"
+        assert str(e.value) == ("the runtime raised NameError: name 'memoryview' isn't defined at "
+                                "`memoryview(b'abcd')[1:3]`")
+        r = c.call([("echo", [1])]).results[0]
+        assert dict(r.value)["runtime"] == str(e.value)

@@ -112,6 +112,23 @@ def test_a_target_that_never_starts_gets_every_case_unresolved(tmp_path):
     assert status == 1 and "broken board" in out and " error" not in out.splitlines()[-1], out
 
 
+def test_a_runtime_that_fails_the_agents_probe_gets_every_case_unresolved_with_its_sentence(tmp_path):
+    """The agent's runtime probe (agent.py PROBES) fails on a runtime without memoryview: HELLO
+    says which operation, and every case is UNRESOLVED with that one sentence, started once (the
+    same on every try), never a traceback from inside the agent."""
+    script = tmp_path / "no_memoryview.py"
+    script.write_text("import builtins, sys\nsys.path.insert(0, %r)\nimport agent\n"
+                      "def memoryview(*a):\n    raise NameError(\"name 'memoryview' isn't defined\")\n"
+                      "builtins.memoryview = memoryview\nagent.main()\n" % str(ROOT / "harness" / "micropython"))
+    status, out, data = suite(tmp_path, "cmd:%s %s" % (sys.executable, script), "conformance/cases/test_streams.py")
+    every_case_has_a_status(data)
+    said = ("the target was given up at the start: its runtime failed the agent's probe: the runtime raised "
+            "NameError: name 'memoryview' isn't defined at `memoryview(b'abcd')[1:3]`")
+    assert data["cases"] and {(c["status"], c["reason"]) for c in data["cases"]} == {("UNRESOLVED", said)}, \
+        data["cases"][:2]
+    assert status == 1 and "Traceback" not in out, out[-2000:]
+
+
 def _children(pid):
     kids = []
     for task in pathlib.Path("/proc/%d/task" % pid).glob("*"):

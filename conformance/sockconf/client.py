@@ -35,6 +35,12 @@ class KeywordsUnsupported(ClientError):
                          "(keyword arguments came with version 2)" % (op, proto))
 
 
+class RuntimeBroken(ClientError):
+    """The agent's runtime probe failed (HELLO's `runtime`): the target cannot run the agent, the
+    same on every try. str() is HELLO's sentence."""
+    final = True
+
+
 class OpFailed(ClientError):
     def __init__(self, op, result):
         self.op, self.result = op, result
@@ -180,13 +186,16 @@ class Client:
 
     def hello(self):
         """The target's HELLO as a dict; ProtocolError unless it speaks protocol 2 or 1 (1: no
-        keyword arguments, KeywordsUnsupported if a request has one)."""
+        keyword arguments, KeywordsUnsupported if a request has one); RuntimeBroken when the agent
+        says its runtime failed the probe."""
         pairs = self.value("hello")
         if not (isinstance(pairs, list) and all(isinstance(p, tuple) and len(p) == 2 for p in pairs)):
             raise ProtocolError("hello did not return a list of (key, value) pairs: %r" % (pairs,))
         info = dict(pairs)
         if info.get("proto") not in (1, 2):
             raise ProtocolError("target speaks protocol %r, this client speaks 2 and 1" % (info.get("proto"),))
+        if info.get("runtime"):     # harness/PROTOCOL.md section 6: the probe failed; nothing else will work
+            raise RuntimeBroken(info["runtime"])
         self.info = info
         return info
 

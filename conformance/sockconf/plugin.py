@@ -169,11 +169,12 @@ def resolve(config):
         name = config.getoption("--profile") or (tfile or {}).get("profile") or default_profile
         profile = sc_profiles.load(name, clauses)
         oracle_profile = sc_profiles.load("oracle", clauses)
+        start = sc_profiles.start_args(profile, tfile)
     except (sc_profiles.ProfileError, ValueError) as e:
         raise pytest.UsageError(str(e)) from None
     rules = sc_profiles.Rules(profile, clauses)
     return {"spec": spec, "real": real, "argv": argv, "netns": netns, "clauses": clauses, "profile": profile,
-            "rules": rules, "oracle_rules": sc_profiles.Rules(oracle_profile, clauses)}
+            "rules": rules, "oracle_rules": sc_profiles.Rules(oracle_profile, clauses), "start": start}
 
 
 def pytest_generate_tests(metafunc):
@@ -347,12 +348,15 @@ def peer_bind(request):
     return bind or (sc_netns.HOST if request.config.stash[NET]["tap"] else sc_peers.LOOPBACK)
 
 
-def _start(argv, dns, timeout_scale, resolver=None, client=None):
+def _start(argv, dns, timeout_scale, resolver=None, client=None, start=None):
     """Start the target (an argv, or a function that opens a board's link) and say HELLO; a new
-    Client, or `client` carried on over the new link (a restart)."""
-    env = dict(os.environ, SOCKCONF_DNS_PORT=str(dns.port))
+    Client, or `client` carried on over the new link (a restart). start: what the agent gets at
+    its start from the profile (sockconf/profiles.py, start_args: its service hook and bring-up),
+    in its environment, or as the link's arguments."""
+    start = start or {}
+    env = dict(os.environ, SOCKCONF_DNS_PORT=str(dns.port), **sc_profiles.agent_env(start))
     if callable(argv):
-        t = argv()
+        t = argv(**{k: v for k, v in start.items() if v is not None})
     else:
         t = sc_transport.PipeTransport(sc_netns.resolver_argv(argv, resolver) if resolver else argv, env=env)
     try:
@@ -389,7 +393,8 @@ def keeper(request, dns_peer, timeout_scale):
     if request.config.stash[SETUP]["netns"] == "tap" and not net["tap"]:
         pytest.skip(net["why"])
     k = sc_recovery.Keeper("target", functools.partial(
-        _start, request.config.stash[SETUP]["argv"], dns_peer, timeout_scale, net["resolver"]))
+        _start, request.config.stash[SETUP]["argv"], dns_peer, timeout_scale, net["resolver"],
+        start=request.config.stash[SETUP]["start"]))
     request.config.stash[KEEPERS]["target"] = k
     if k.client:
         request.config.stash[SESSION] = k.client

@@ -10,7 +10,9 @@ A profile says which clauses are normative for a target and what it documents di
      "deviations": [{"clause": ID, "quote": "...", "doc": "...",
                      "instead": ["timeout"]}],              # optional: what the port does instead
      "timeout_unit": {"unit": "ms", "quote": "...", "doc": "..."},   # optional; default seconds
-     "addresses": {"form": "tuple", "quote": "...", "doc": "..."}}    # optional; default getaddrinfo
+     "addresses": {"form": "tuple", "quote": "...", "doc": "..."},    # optional; default getaddrinfo
+     "service": {"call": "lwip.callback", "quote": "...", "doc": "..."},   # optional
+     "bringup": {"calls": [["lwip.reset"], ...], "quote": "...", "doc": "..."}}   # optional
 
 A deviation turns a difference on that clause into DEVIATION, with the quote that documents it:
 the check records it and the case goes on, so every other check still decides. Where the quote
@@ -21,9 +23,17 @@ the target's side sends them in this unit (sockconf/case.py, Native). addresses 
 set-up gets an address, as the port's document shows it (FORMS); the set-up of every case
 follows it, so a port is tested through the forms it documents.
 
+service names the function the port's document says the stack needs called (a dotted name): the
+agent calls it before each op and while it waits for a request (harness/micropython/agent.py,
+main()). bringup is how the port's document brings the network up: calls the agent makes, in
+order, before anything else, each a list [dotted name, arguments...] or a list of such lists
+(alternatives: the first that returns ends the step); HELLO reports what each did, and the
+port's cases check the documented calls against that record. A target file may give its own
+"bringup" (a board on another network than the document's example).
+
 A target file names a target so that a CI matrix can name files:
 
-    {"spec": "cmd:./my-agent", "profile": "micropython", "about": "..."}
+    {"spec": "cmd:./my-agent", "profile": "micropython", "about": "...", "bringup": [...]}
 """
 import json
 import pathlib
@@ -101,7 +111,62 @@ def load(name, clauses):
     if not isinstance(addresses, dict) or addresses.get("form") not in FORMS or not addresses.get("quote"):
         raise ProfileError("profile %s: addresses must be {\"form\": one of %s, \"quote\": the sentence or "
                            "example that documents it}" % (p["name"], ", ".join(sorted(FORMS))))
+    service = p.get("service")
+    if service is not None and not (isinstance(service, dict) and _dotted(service.get("call"))
+                                    and service.get("quote") and service.get("doc")):
+        raise ProfileError("profile %s: service must be {\"call\": a dotted function name, \"quote\": the sentence "
+                           "that documents it, \"doc\": its document}" % p["name"])
+    if "bringup" in p:
+        b = p["bringup"]
+        if not (isinstance(b, dict) and b.get("quote") and b.get("doc")):
+            raise ProfileError("profile %s: bringup must be {\"calls\": [...], \"quote\": the sentence that "
+                               "documents it, \"doc\": its document}" % p["name"])
+        check_calls(b.get("calls"), "profile %s: bringup" % p["name"])
     return p
+
+
+def _dotted(name):
+    return isinstance(name, str) and all(part.isidentifier() for part in name.split("."))
+
+
+def check_calls(calls, what):
+    """A bring-up list: each step [dotted name, arguments...] or a list of such (alternatives), the
+    arguments values the wire carries (None, bools, ints, floats, str, bytes, lists)."""
+    def call(c):
+        if not (isinstance(c, list) and c and _dotted(c[0])):
+            raise ProfileError("%s: %r is not [a dotted function name, arguments...]" % (what, c))
+        try:
+            wire.encode_value(tuple(c))
+        except (TypeError, ValueError) as e:
+            raise ProfileError("%s: %r has an argument the wire cannot carry: %s" % (what, c, e)) from None
+    if not isinstance(calls, list):
+        raise ProfileError("%s: calls must be a list" % what)
+    for step in calls:
+        for c in (step if isinstance(step, list) and step and isinstance(step[0], list) else [step]):
+            call(c)
+
+
+def start_args(profile, tfile=None):
+    """What the agent gets at its start from the profile (and target file): {"service": a dotted
+    name or None, "bringup": a list of steps (tuples, or lists of tuples: alternatives) or None}."""
+    calls = (tfile or {}).get("bringup", (profile.get("bringup") or {}).get("calls"))
+    if tfile and "bringup" in tfile:
+        check_calls(calls, "target file %s: bringup" % tfile.get("spec"))
+
+    def step(s):
+        return [tuple(c) for c in s] if s and isinstance(s[0], list) else tuple(s)
+    return {"service": (profile.get("service") or {}).get("call"),
+            "bringup": None if calls is None else [step(s) for s in calls]}
+
+
+def agent_env(start):
+    """start_args as the environment of an agent process ($SOCKCONF_SERVICE, $SOCKCONF_BRINGUP)."""
+    env = {}
+    if start.get("service"):
+        env["SOCKCONF_SERVICE"] = start["service"]
+    if start.get("bringup") is not None:
+        env["SOCKCONF_BRINGUP"] = wire.encode_value(start["bringup"])
+    return env
 
 
 def applies(profile, clauses):

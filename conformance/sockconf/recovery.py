@@ -12,7 +12,8 @@ has died, it climbs the recovery ladder:
    in a row; every later case is then UNRESOLVED at once, with the reason.
 
 A start that fails the same way on every try (TargetDied.final: an ImportError, SyntaxError or
-MemoryError as the agent loads) is reported once and not retried. A target that lacks what every
+MemoryError as the agent loads; RuntimeBroken: the agent's runtime probe failed, and HELLO says
+which operation) is reported once and not retried. A target that lacks what every
 case needs (TargetLacks: a board without a socket module) is not given up: `lacks` says why, and
 every case is UNSUPPORTED with it.
 
@@ -20,7 +21,7 @@ Each climb is an event in the results file: the case, what went wrong, the rungs
 """
 import time
 
-from .client import ClientError
+from .client import ClientError, RuntimeBroken
 from .transport import TargetDied, TargetLacks
 
 TROUBLE = (ClientError, TargetDied, OSError, ValueError)   # what a call or a start can end in
@@ -51,6 +52,9 @@ class Keeper:
                 break
             except TargetLacks as e:
                 self.lacks = str(e)
+                break
+            except RuntimeBroken as e:
+                self.gone = "at the start: its runtime failed the agent's probe: %s" % e
                 break
             except TROUBLE as e:
                 tries.append(_say(e))

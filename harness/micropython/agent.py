@@ -41,6 +41,7 @@ LASTROOM = 16           # " ; ? unsupported": the longest answer an op can fall 
 KWMAX = 32              # longest keyword name
 LONG = object()         # readline(): the line was longer than MAXLINE
 PIECE = 256             # readline(): bytes read at a time
+SERVICE = 5             # ms between calls of a service hook while no request has come
 
 # The op list of harness/ops.def, in its order (conformance/selftest/test_agent_py.py keeps them equal).
 OPS = (("hello", ""), ("reset", ""), ("const", "s*"), ("echo", "v*"), ("socket", "|iii"), ("close", "h"),
@@ -365,8 +366,10 @@ def _type_ok(letter, k):
 class Agent:
     """The handle table and what HELLO reports."""
 
-    def __init__(self, host=None, listen_host=None):
+    def __init__(self, host=None, listen_host=None, service=None):
         self.host, self.listen_host = host, listen_host
+        self.service = service          # (its name, the function): called before each op and while waiting
+        self.bringup = None             # what bringup() ran: [(call, class raised or None, its args)]
         self.table = [None] * HANDLES   # [object, open] per handle
         self.errnames = getattr(errno, "errorcode", None) or dict(
             (getattr(errno, n), n) for n in ERRNOS.split() if hasattr(errno, n))
@@ -455,6 +458,8 @@ def line(a, b):
             pos += 2
         name, args, kws = ops[k]
         try:
+            if a.service:
+                a.service[1]()
             r = run(a, name, args, kws, res, k, pos + 2)
             head, n = b" = ", _len(r)
         except Fail as f:
@@ -686,6 +691,8 @@ def bulk(a, obj, name, v, room):
             k = min(chunk, total - t[0])
             o = (start + t[0]) % PATTERN
             data = None
+            if a.service:
+                a.service[1]()
             if name == "pump":
                 r = f(memoryview(block)[o:o + k])
             elif into:
@@ -861,6 +868,10 @@ def hello(a):
     pairs.append(("ops", [n for n, _ in OPS if has(n)]))
     pairs.append(("caps", a.caps))
     pairs.append(("errno", [(n, getattr(errno, n)) for n in ERRNOS.split() if hasattr(errno, n)]))
+    if a.service:
+        pairs.append(("service", a.service[0]))
+    if a.bringup is not None:
+        pairs.append(("bringup", a.bringup))
     return enc(a, pairs, False, [])
 
 
@@ -905,11 +916,17 @@ def write(out, pieces):
 
 def serve(a, inp, out):
     """Answer every line of inp on out until EOF or a line that is exactly 0x04. A line the heap
-    cannot hold gets no answer (the host reports it silent) rather than ending the agent."""
+    cannot hold gets no answer (the host reports it silent) rather than ending the agent. With a
+    service hook, the hook runs every SERVICE ms while no request has come (waiting())."""
     flush = getattr(out, "flush", None)
+    wait = waiting(a, inp)
+    if wait:
+        inp = getattr(inp, "raw", inp)  # CPython: unbuffered, so that poll() sees every byte not yet read
     while True:
         gc.collect()    # each line starts on a heap holding only what lasts: less fragmented
         try:
+            if wait:
+                wait()
             b = readline(inp)
             if b is None or b == b"\x04":
                 return
@@ -922,6 +939,97 @@ def serve(a, inp, out):
             if flush:
                 flush()
         r = None
+
+
+def waiting(a, inp):
+    """With a service hook: a function that calls it until inp has a byte to read; else None."""
+    if not a.service:
+        return None
+    p = select.poll()
+    p.register(getattr(inp, "raw", inp), select.POLLIN)
+    hook = a.service[1]
+
+    def wait():
+        while not p.poll(SERVICE):
+            hook()
+    return wait
+
+
+# The runtime probe: operations the agent itself depends on, as _probes() does them, in its order.
+# A runtime that gets one wrong cannot run the agent; HELLO then says which (probe()).
+PROBED = ("1 in (1, 2)", "99 in b'abc'", "b'abcd'[1:3]", "memoryview(b'abcd')[1:3]", "bytearray(b'a') + b'b'",
+          "b'%02x' % 255", "int(b'-12')", "ValueError(1).args")
+
+
+def _probes():
+    yield 1 in (1, 2) and 3 not in [1, 2]
+    yield 99 in b"abc" and b"b" in b"abc"
+    yield b"abcd"[1:3] == b"bc" and b"abc"[-1] == 99
+    yield bytes(memoryview(b"abcd")[1:3]) == b"bc"
+    yield bytearray(b"a") + b"b" == b"ab"
+    yield b"%02x" % 255 == b"ff"
+    yield int(b"-12") == -12
+    try:
+        raise ValueError(1)
+    except ValueError as x:
+        yield x.args == (1,)
+
+
+def probe():
+    """None if each of _probes() gives True, else one sentence: which did not (PROBED), and how."""
+    n = 0
+    try:
+        for ok in _probes():
+            if ok is not True:
+                return "the runtime gets `%s` wrong (not True)" % PROBED[n]
+            n += 1
+    except Exception as x:
+        return "the runtime raised %s: %s at `%s`" % (type(x).__name__, x, PROBED[n])
+    return None
+
+
+def broken(sentence, inp, out):
+    """A runtime that failed the probe: every line gets a HELLO list of two pairs, proto 2 and
+    `runtime` (the sentence), under the request's seq, built with byte concatenation only (the
+    parser may need what is broken). A line that is not a request, or 0x04, ends the agent."""
+    text = sentence.encode()
+    esc = b""
+    for c in text:
+        esc += bytes([c]) if SAFE[c] else b"%%%02X" % c
+    while True:
+        b = readline(inp)
+        if b is None or b == b"\x04" or b is LONG:
+            return
+        w = b.split(b" ")
+        if len(w) < 3 or w[0] != b"Q":
+            continue
+        body = b"R " + w[1] + b" = [ ( sproto i2 ) ( sruntime s" + esc + b" ) ]"
+        out.write(body + b" %08x\n" % (crc32(body) & 0xFFFFFFFF))
+        if getattr(out, "flush", None):
+            out.flush()
+
+
+def bringup(calls):
+    """Run each step in order, whatever the one before did: a call (a tuple: the dotted name of a
+    function, then its arguments), or a list of calls, alternatives tried in order until one
+    returns. What each call did: [(its text, the class it raised or None, its args or None)]."""
+    out = []
+    for step in calls:
+        for call in (step if isinstance(step, list) else [step]):
+            text = "%s(%s)" % (call[0], ", ".join([repr(x) for x in call[1:]]))
+            try:
+                function(call[0])(*call[1:])
+                out.append((text, None, None))
+                break
+            except Exception as x:
+                out.append((text, type(x).__name__, tuple(x.args)))
+    return out
+
+
+def function(dotted):
+    """The function a dotted name ('lwip.callback') names, its module imported."""
+    mod, _, name = dotted.rpartition(".")
+    return getattr(__import__(mod) if mod else sys.modules["builtins"], name)
 
 
 def nic():
@@ -953,26 +1061,45 @@ def resolver(dns):
     return lambda: n.ifconfig(old)
 
 
-def main(host=None, listen_host=None, dns=None):
+def main(host=None, listen_host=None, dns=None, service=None, bringup_calls=None):
     """Serve stdin/stdout; host and listen_host default to $SOCKCONF_HOST and $SOCKCONF_LISTEN_HOST.
-    dns: the suite's DNS peer, where the board's resolver points while the agent runs (suite-dns)."""
+    dns: the suite's DNS peer, where the board's resolver points while the agent runs (suite-dns).
+    service: the dotted name of the port's service function, called before each op and while the
+    agent waits ($SOCKCONF_SERVICE); bringup_calls: the network bring-up, run first and reported
+    by HELLO ($SOCKCONF_BRINGUP, a list in the wire's value syntax). A runtime that fails the
+    probe gets no further: every request is answered with HELLO's `runtime` sentence."""
+    inp, out = sys.stdin.buffer, sys.stdout.buffer
+    env = environ()
     if host is None and listen_host is None:
-        try:
-            import os
-            host, listen_host = os.getenv("SOCKCONF_HOST"), os.getenv("SOCKCONF_LISTEN_HOST")
-        except Exception:
-            pass
-    undo = resolver(dns) if dns else None
+        host, listen_host = env("SOCKCONF_HOST"), env("SOCKCONF_LISTEN_HOST")
+    service = service or env("SOCKCONF_SERVICE")
+    if bringup_calls is None and env("SOCKCONF_BRINGUP"):
+        b = env("SOCKCONF_BRINGUP").encode()
+        code, end, kind = _check(b, 0, len(b), MAXDEPTH)
+        if code or kind != "[" or end != len(b):
+            raise ValueError("SOCKCONF_BRINGUP is not a list in the wire's value syntax: %r" % b)
+        bringup_calls = _val(b, 0, len(b))[0]
+    g = globals()
+    sentence, undo = g["probe"]() if "probe" in g else None, None
+    if not sentence:    # it passed: its code goes, and its heap with it (a 64 KiB board needs it); a later main() in
+        for n in ("PROBED", "_probes", "probe", "broken"):  # this interpreter knows the runtime passed
+            g.pop(n, None)
     try:
         import micropython
         micropython.kbd_intr(-1)    # 0x03 on the link is data, not an interrupt
     except (ImportError, AttributeError):
         micropython = None
     try:
-        a = Agent(host, listen_host)
+        if sentence:
+            g["broken"](sentence, inp, out)
+            return
+        ran = bringup(bringup_calls) if bringup_calls is not None else None   # before caps() makes sockets
+        undo = resolver(dns) if dns else None
+        a = Agent(host, listen_host, (service, function(service)) if service else None)
+        a.bringup = ran
         if undo:
             a.caps.append("suite-dns")
-        serve(a, sys.stdin.buffer, sys.stdout.buffer)
+        serve(a, inp, out)
     except (KeyboardInterrupt, OSError):   # the link is gone
         pass
     finally:
@@ -980,6 +1107,15 @@ def main(host=None, listen_host=None, dns=None):
             micropython.kbd_intr(3)
         if undo:
             undo()
+
+
+def environ():
+    """getenv, or a function that finds nothing on a port without os.getenv."""
+    try:
+        import os
+        return os.getenv
+    except (ImportError, AttributeError):
+        return lambda name: None
 
 
 if __name__ == "__main__":
