@@ -6,11 +6,70 @@ them, and the rows of the method table that restate canonical sentences have no 
 inventory entries say same_as, and the canonical cases run under --profile=uc386.
 
 Sockets are made as the document's examples make them: getaddrinfo(host, port) with two
-arguments, socket() for TCP, tuple addresses for bind and sendto, settimeout in seconds."""
+arguments, socket() for TCP, tuple addresses for bind and sendto, settimeout in seconds.
+
+The set-up is checked too: the agent brings the network up with the calls the profile (or the
+target file) gives, before the protocol starts, and HELLO reports what each call did (`bringup`:
+its text, the class it raised or N, the exception's args); the first two cases check the
+document's calls and signatures against that record."""
+import ast
 
 from sockconf import wire
-from sockconf.case import case
+from sockconf.case import Unresolved, Unsupported, case
 from sockconf.wire import Handle, Ok, Raised, Ref
+
+
+def _bringup(side):
+    """HELLO's record of the target's bring-up: [(call text, class raised or None, args)]."""
+    record = side.info.get("bringup")
+    if record is None:
+        raise Unsupported("the target ran no network bring-up (neither its profile nor its target file names one), "
+                          "so the documented set-up calls were not made")
+    side.detail("bring-up", [" ".join(str(x) for x in r if x is not None) for r in record])
+    return record
+
+
+def _made(record, name, nargs):
+    """The record's entries for calls of `name` with `nargs` positional arguments."""
+    out = []
+    for text, cls, args in record:
+        try:
+            call = ast.parse(text, mode="eval").body
+        except SyntaxError:
+            continue
+        if isinstance(call, ast.Call) and ast.unparse(call.func) == name and len(call.args) == nargs:
+            out.append((text, cls, args))
+    return out
+
+
+def _returned(side, record, name, nargs, shown, clause=None):
+    """Each call of name with nargs arguments in the record returned; UNRESOLVED if none was made."""
+    made = _made(record, name, nargs)
+    if not made:
+        raise Unresolved("the target's bring-up made no call %s (the profile's or target file's bringup decides the "
+                         "calls), so the documented %s is not checked" % (shown, shown))
+    for text, cls, args in made:
+        side.check(cls is None, "the bring-up's %s raised %s%r" % (text, cls, tuple(args or ())), clause)
+
+
+@case("uc386:intro.stack-up-example")
+def test_uc386_network_comes_up_as_documented(side):
+    """"import lwip, uc386_net lwip.reset() uc386_net.eth_init(False) # detect packet driver
+    uc386_net.eth_set_static('10.0.2.15', '255.255.255.0', '10.0.2.2')": the three calls, with
+    those numbers of arguments, each return (what they raised otherwise is in the record; that
+    sockets then work is every other case)."""
+    record = _bringup(side)
+    for name, nargs, shown in (("lwip.reset", 0, "lwip.reset()"), ("uc386_net.eth_init", 1, "uc386_net.eth_init(detect)"),
+                               ("uc386_net.eth_set_static", 3, "uc386_net.eth_set_static(ip, mask, gw)")):
+        _returned(side, record, name, nargs, shown)
+
+
+@case("uc386:gai.dns")
+def test_uc386_nameserver_is_set_with_eth_set_static(side):
+    """"DNS resolution goes through lwIP — set a nameserver via uc386_net.eth_set_static('myip',
+    'mask', 'gw', 'dns') if your DHCP didn't.": eth_set_static takes a fourth argument, the
+    nameserver, and returns."""
+    _returned(side, _bringup(side), "uc386_net.eth_set_static", 4, "uc386_net.eth_set_static('myip', 'mask', 'gw', 'dns')")
 
 
 @case("uc386:const.af")

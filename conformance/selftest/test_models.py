@@ -23,15 +23,16 @@ def _port(name):
     return importlib.import_module("selftest.models." + name)
 
 
-def run(tmp_path, port, rule=None, select=None):
+def run(tmp_path, port, rule=None, select=None, profile=None):
     """Run the cases (those matching `select`, else all) against the model of port (with rule
-    broken) under port's profile; (exit status, output, the results file's cases)."""
+    broken) under port's profile (or `profile`, a path); (exit status, output, the results file's
+    cases)."""
     if not ORACLE.exists():
         pytest.skip("%s is not built: the cases compare every target with it" % ORACLE)
     results = tmp_path / "results.json"
     spec = "cmd:%s %s %s%s" % (sys.executable, MODEL_PORT, port, " --break " + rule if rule else "")
     p = subprocess.run([sys.executable, "-m", "pytest", "conformance/cases", "-q", "-p", "no:cacheprovider",
-                        "--target=" + spec, "--profile=" + port, "--results=%s" % results]
+                        "--target=" + spec, "--profile=%s" % (profile or port), "--results=%s" % results]
                        + (["-k", select] if select else []), cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert results.exists(), p.stdout + p.stderr
     return p.returncode, p.stdout + p.stderr, json.loads(results.read_text())["cases"]
@@ -47,6 +48,26 @@ def test_the_model_has_no_fail_and_no_unresolved_under_its_profile(tmp_path, por
     bad = [_line(c) for c in cases if c["status"] in ("FAIL", "UNRESOLVED")]
     assert cases and not bad, "%d of %d cases:\n%s" % (len(bad), len(cases), "\n".join(bad))
     assert status == 0, out[-3000:]
+
+
+def test_uc386_without_its_service_hook_fails(tmp_path):
+    """uc386's model delivers what arrives only when lwip.callback() runs (its docstring), as its
+    document says the stack needs ("The lwIP timers + packet queue need lwip.callback()calls.").
+    Under its profile, which names that function as the service hook, the suite is clean (the
+    test above); under the same profile without the hook, the cases that read without waiting
+    FAIL: the data the peers sent is not there."""
+    profile = json.loads((ROOT / "targets" / "profiles" / "uc386.json").read_text())
+    assert profile["service"]["call"] == "lwip.callback"
+    del profile["service"]
+    path = tmp_path / "uc386-without-service.json"
+    path.write_text(json.dumps(profile))
+    select = "nonblocking_read_returns_what_is_there or accept_address_is_the_peers"
+    status, out, cases = run(tmp_path, "uc386", select=select, profile=path)
+    failed = {c["id"].rpartition("::")[2] for c in cases if c["status"] == "FAIL"}
+    assert status == 1 and failed == {"test_nonblocking_read_returns_what_is_there", "test_accept_address_is_the_peers"}, \
+        "\n".join(map(_line, cases)) or out[-3000:]
+    status, out, cases = run(tmp_path, "uc386", select=select)
+    assert status == 0 and [c["status"] for c in cases] == ["PASS", "PASS"], "\n".join(map(_line, cases)) or out[-3000:]
 
 
 BROKEN = [(port, rule) for port in PORTS for rule in _port(port).BREAKS]
