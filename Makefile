@@ -14,7 +14,7 @@ RESULTS ?=
 PYTEST_ARGS ?=
 VERSION := 0.1.0
 
-SYS_PKGS := gcc clang make pkg-config python3 python3-venv liblwip-dev libslirp-dev libglib2.0-dev iproute2 libclang-rt-dev strace
+SYS_PKGS := gcc clang make pkg-config python3 python3-venv liblwip-dev libslirp-dev libglib2.0-dev iproute2 libclang-rt-dev strace mtools
 WARN := -std=c99 -Wall -Wextra -Werror
 CFLAGS ?= -O2
 CORE := harness/hn_wire.c harness/hn_agent.c
@@ -47,6 +47,7 @@ sysdeps:
 	for c in gcc clang make pkg-config; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	PATH="$$PATH:/usr/sbin:/sbin" command -v ip >/dev/null 2>&1 || missing="$$missing iproute2"; \
 	command -v strace >/dev/null 2>&1 || missing="$$missing strace"; \
+	command -v mformat >/dev/null 2>&1 || missing="$$missing mtools"; \
 	pkg-config --exists lwip slirp 2>/dev/null || missing="$$missing liblwip-dev/libslirp-dev"; \
 	echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { (void)d; (void)n; return 0; }' | \
 	  clang -fsanitize=fuzzer -x c - -o /dev/null >/dev/null 2>&1 || missing="$$missing libclang-rt-dev"; \

@@ -116,6 +116,9 @@ class Client:
         wire.MAX_MORE of them."""
         names = [name for name, _ in ops]
         seconds = timeout * self.timeout_scale
+        prepare = getattr(self.transport, "prepare", None)
+        if prepare:     # a link with work to do before a request (sockconf/qemu.py: forwarding the ports it binds)
+            prepare(ops)
         seq, resent = self._send(ops, mode), False
         deadline = time.monotonic() + seconds
         more = []      # the texts of this response's `+` lines so far

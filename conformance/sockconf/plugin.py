@@ -36,6 +36,7 @@ from sockconf import case as sc_case
 from sockconf import clauses as sc_clauses
 from sockconf import client as sc_client
 from sockconf import netns as sc_netns
+from sockconf import qemu as sc_qemu
 from sockconf import peers as sc_peers
 from sockconf import link as sc_link
 from sockconf import profiles as sc_profiles
@@ -71,7 +72,7 @@ BUILT = {   # name: (command, network, default profile); network: "tap" (a names
     "harness": ([str(HARNESS)], "isolated", "oracle"),
     "cpython": ([sys.executable, str(PY_AGENT)], "private", "cpython"),
 }
-TARGETS = "ref, ref-tap, harness, cpython, micropython:PATH, serial:DEVICE[@BAUD] or cmd:COMMAND"
+TARGETS = "ref, ref-tap, harness, cpython, micropython:PATH, serial:DEVICE[@BAUD], qemu:CONFIG or cmd:COMMAND"
 WORDS = {"DEVIATION": ("deviation", "D"), "UNSUPPORTED": ("unsupported", "u"), "UNRESOLVED": ("unresolved", "U")}
 
 
@@ -80,7 +81,8 @@ def pytest_addoption(parser):
     group.addoption("--target", default="ref", metavar="SPEC",
                     help="what to test: ref (the lwIP oracle over slirp, default), ref-tap (the oracle on a "
                          "tap device in a network namespace the run makes), harness (the C harness on the "
-                         "host's sockets), cmd:COMMAND, or a target file (NAME under targets/, or a path)")
+                         "host's sockets), cpython, micropython:PATH, serial:DEVICE, qemu:CONFIG (an emulated board), "
+                         "cmd:COMMAND, or a target file (NAME under targets/, or a path)")
     group.addoption("--profile", default=None, metavar="NAME",
                     help="the clauses that apply and the documented deviations (targets/profiles/NAME.json); "
                          "default: the target file's, else oracle for ref/ref-tap/harness, else micropython")
@@ -155,6 +157,11 @@ def target_argv(spec):
                                                   "at the suite's DNS peer)"
         opener.dns_port = 53 if opts.get("dns") else 0
         return opener, None, "micropython"
+    if kind == "qemu":
+        try:
+            return sc_qemu.opener(rest), "isolated", "micropython"
+        except sc_qemu.ConfigError as e:
+            raise pytest.UsageError("--target=%s: %s" % (spec, e)) from None
     raise pytest.UsageError("--target=%s: unknown target; use %s" % (spec, TARGETS))
 
 
@@ -273,6 +280,9 @@ def pytest_configure(config):
             net["tap"], net["private"] = kind == "tap", True
         except sc_netns.Unavailable as e:
             net["why"] = "--target=%s needs a network namespace of its own: %s" % (setup["spec"], e)
+    if getattr(setup["argv"], "qemu", None) is not None:
+        # without a namespace of the run's own, QEMU's user network is cut off from every outside address
+        setup["argv"].keywords["private"] = net["private"]
     if kind == "private" and net["private"]:
         fd, name = tempfile.mkstemp(prefix="sockconf-resolv.", suffix=".conf")
         os.close(fd)
