@@ -21,7 +21,11 @@ nothing here passes or fails on a number.
    are larger than a board's), and with SOCKCONF_FIRMWARE on MicroPython's own firmware under
    QEMU (sockconf/firmware.py: goal 20 KiB for the .mpy in /rom, whose bytecode stays out of the
    heap);
-5. the oracle's start-up time and per-op latency, next to the host-kernel target's.
+5. the oracle's start-up time and per-op latency, next to the host-kernel target's;
+6. the start of the agent on a MicroPython without a raw REPL (selftest/fake_board.py
+   --raw-repl=no at 115200 baud, MicroPython unix inside; sockconf/paste.py): seconds from opening
+   the port to HELLO when the agent's file is written through paste mode, and when it is found and
+   imported, and the echo rate paste mode measured.
 """
 import argparse
 import ast
@@ -119,6 +123,37 @@ def serial_suite(out_dir, baud=115200):
     finally:
         board.terminate()
         board.wait(10)
+
+
+def paste_start(baud=115200):
+    """({paste_start_write_s, paste_start_import_s, paste_echo_bytes_per_s}, None) for the agent
+    started through paste mode on a fake board without a raw REPL, or ({}, why not)."""
+    mp = sc_mpunix.binary()
+    if not mp:
+        return {}, sc_mpunix.WHY_NONE
+    from . import serial_link
+    with tempfile.TemporaryDirectory() as d:
+        board = subprocess.Popen([sys.executable, str(ROOT / "conformance" / "selftest" / "fake_board.py"),
+                                  "--python=%s" % mp, "--raw-repl=no", "--baud=%d" % baud, "--cwd=%s" % d],
+                                 stderr=subprocess.PIPE, text=True)
+        try:
+            path = board.stderr.readline().split()[-1]
+            out = {}
+            for key in ("paste_start_write_s", "paste_start_import_s"):
+                t0 = time.monotonic()
+                link = serial_link.SerialLink(path, baud, repl="paste")
+                try:
+                    sc_client.Client(link).hello()
+                    out[key] = round(time.monotonic() - t0, 2)
+                    out["paste_echo_bytes_per_s"] = round(link.rate)
+                finally:
+                    link.close()
+            return out, None
+        except (OSError, sc_transport.TargetDied, sc_client.ClientError) as e:
+            return {}, "paste-mode start: %s" % e
+        finally:
+            board.terminate()
+            board.wait(10)
 
 
 def suite_figures(target, data, wall, waits):
@@ -414,6 +449,10 @@ def measure(quick=False):
                                                for f in sc_firmware.FORMS)
     if why:
         notes.append(why)
+    pasted, why = paste_start()
+    out.update(pasted)
+    if why:
+        notes.append(why)
     out["oracle_start_ms"] = round(start_ms([str(ORACLE)]), 2)
     out["host_start_ms"] = round(start_ms([str(HARNESS)]), 2)
     (o_op, o_link), (h_op, h_link) = op_latency_us([str(ORACLE)]), op_latency_us([str(HARNESS)])
@@ -443,6 +482,9 @@ def table(m):
             ("firmware: free heap the agent needs, .mpy sent to RAM", "firmware_heap_needed_ram_bytes"),
             ("firmware: free heap the agent needs, .mpy in /rom", "firmware_heap_needed_rom_bytes"),
             ("firmware: heap the agent keeps, source / .mpy in RAM / in /rom", "firmware_heap_kept"),
+            ("no raw REPL, 115200 baud: open to HELLO, the agent's file written by paste (s)", "paste_start_write_s"),
+            ("no raw REPL, 115200 baud: open to HELLO, the agent's file imported (s)", "paste_start_import_s"),
+            ("no raw REPL, 115200 baud: paste-mode echo measured (bytes/s)", "paste_echo_bytes_per_s"),
             ("oracle start-up (ms, median)", "oracle_start_ms"),
             ("oracle per-op latency (us, median)", "oracle_op_latency_us"),
             ("host-kernel target per-op latency (us, median)", "host_op_latency_us")]
