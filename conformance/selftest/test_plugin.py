@@ -16,7 +16,7 @@ def run(*args):
 
 @pytest.mark.parametrize("option,sentence", [
     ("--target=bogus", "--target=bogus: unknown target; use ref, ref-tap, harness, cpython, micropython:PATH, "
-                      "serial:DEVICE[@BAUD] or cmd:COMMAND"),
+                      "serial:DEVICE[@BAUD], qemu:CONFIG or cmd:COMMAND"),
     ("--target=cmd:", "--target=cmd: needs a command"),
     ("--target=serial:/nonexistent/tty", "--target=serial:/nonexistent/tty: there is no serial device /nonexistent/tty"),
     ("--timeout-scale=0", "--timeout-scale must be a positive number"),
