@@ -63,7 +63,8 @@ class ProfileError(Exception):
     """A profile or target file that cannot be used; str() is one sentence."""
 
 
-def _read(path, what):
+def read_json(path, what):
+    """The JSON object in the file at path; ProfileError in one sentence naming it as `what`."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as e:
@@ -84,7 +85,7 @@ def load(name, clauses):
     path = pathlib.Path(name) if name.endswith(".json") else PROFILES / (name + ".json")
     if not path.exists():
         raise ProfileError("--profile=%s: no such profile; there are: %s" % (name, ", ".join(names())))
-    p = _read(path, "profile")
+    p = read_json(path, "profile")
     p.setdefault("name", path.stem)
     for key in ("documents", "clauses", "capabilities", "lacks", "deviations"):
         p.setdefault(key, [])
@@ -225,7 +226,7 @@ def target_file(spec):
     path = pathlib.Path(spec) if spec.endswith(".json") else TARGETS / (spec + ".json")
     if not path.is_file():
         return None
-    data = _read(path, "target file")
+    data = read_json(path, "target file")
     if not isinstance(data.get("spec"), str):
         raise ProfileError("target file %s has no \"spec\" string" % path)
     return data

@@ -28,7 +28,6 @@ machine cannot make one, QEMU's `restrict=on` cuts the guest off from every outs
 (then the guest reaches no peer, and the cases that need one say so).
 """
 import functools
-import json
 import os
 import pathlib
 import re
@@ -39,7 +38,7 @@ import tempfile
 import threading
 import time
 
-from . import paste
+from . import paste, profiles
 from .client import ClientError
 from .root import ROOT
 from .serial_link import BoardDown, SerialLink
@@ -72,13 +71,9 @@ def load(path):
     if not path.is_absolute() and not path.exists() and (ROOT / path).exists():
         path = ROOT / path      # a target file's spec names CONFIG from the repository's root
     try:
-        cfg = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise ConfigError("qemu:%s: cannot be read: %s" % (path, e.strerror)) from None
-    except ValueError as e:
-        raise ConfigError("qemu:%s: not valid JSON: %s" % (path, e)) from None
-    if not isinstance(cfg, dict):
-        raise ConfigError("qemu:%s: must hold a JSON object" % path)
+        cfg = profiles.read_json(path, "qemu CONFIG")
+    except profiles.ProfileError as e:
+        raise ConfigError(str(e)) from None
     unknown = sorted(set(cfg) - KEYS)
     if unknown:
         raise ConfigError("qemu:%s: unknown key %r; the keys are %s" % (path, unknown[0], ", ".join(sorted(KEYS))))
