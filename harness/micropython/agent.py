@@ -942,11 +942,15 @@ def serve(a, inp, out):
 
 
 def waiting(a, inp):
-    """With a service hook: a function that calls it until inp has a byte to read; else None."""
+    """With a service hook: a function that calls it until inp has a byte to read; else None (and
+    None where inp cannot be polled: the hook then runs before each op only)."""
     if not a.service:
         return None
     p = select.poll()
-    p.register(getattr(inp, "raw", inp), select.POLLIN)
+    try:
+        p.register(getattr(inp, "raw", inp), select.POLLIN)
+    except Exception:
+        return None
     hook = a.service[1]
 
     def wait():
@@ -991,7 +995,8 @@ def probe():
 def broken(sentence, inp, out):
     """A runtime that failed the probe: every line gets a HELLO list of two pairs, proto 2 and
     `runtime` (the sentence), under the request's seq, built with byte concatenation only (the
-    parser may need what is broken). A line that is not a request, or 0x04, ends the agent."""
+    parser may need what is broken). A line that is not a request gets no answer; EOF, a line
+    that is exactly 0x04 or one too long ends the agent."""
     text = sentence.encode()
     esc = b""
     for c in text:
