@@ -88,7 +88,9 @@ def test_parse_spec(rest, want):
     ("", "the serial target is serial:DEVICE"), ("/dev/x@", "the serial target is"), ("/dev/x@0", "the serial target is"),
     ("/dev/x@fast", "the serial target is"), ("/dev/x,speed=1", "unknown option speed"),
     ("/dev/x,dtr=yes", "dtr=yes: give dtr=0 or dtr=1"), ("/dev/x,dns=board", "the one value is dns=suite"),
-    ("/dev/x,dns=suite", "dns=suite needs host=ADDR"),
+    ("/dev/x,dns=suite", "dns=suite needs host=ADDR"), ("/dev/x,repl=friendly", "repl=friendly: give repl=raw"),
+    ("/dev/x,files=D:/", "files=DIR is where repl=paste keeps the agent's file"),
+    ("/dev/x,repl=paste,form=mpy", "form= is how the raw REPL takes the agent"),
 ])
 def test_parse_spec_rejects(rest, sentence):
     with pytest.raises(ValueError, match=re.escape(sentence)):

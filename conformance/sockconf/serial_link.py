@@ -7,7 +7,9 @@ default, as the kernel's open leaves them, which does not reset an ESP32 on a US
 drains what the board prints while it boots, interrupts it and enters the raw REPL without a
 soft reset (so boot.py and main.py do not run again), runs the maintainer's setup script, uploads
 harness/micropython/agent.py a few top-level statements at a time (raw-paste mode with its flow
-control, else raw mode), starts it, and then carries the protocol like any other transport.
+control, else raw mode), starts it, and then carries the protocol like any other transport. A
+port without a raw REPL goes through its friendly REPL's paste mode instead (repl=paste,
+sockconf/paste.py), the agent imported from a file on the board.
 close() ends the agent (a line that is exactly 0x04) and soft-resets the board in the raw REPL
 (which frees the agent's heap and sockets; boot.py runs then, main.py does not), then leaves it
 at its friendly REPL.
@@ -93,6 +95,9 @@ def parse_spec(rest):
         raise ValueError("serial:%s: form=%s: give form=auto, form=mpy or form=source" % (rest, opts["form"]))
     if opts.get("repl", "raw") not in ("raw", "paste"):
         raise ValueError("serial:%s: repl=%s: give repl=raw or repl=paste" % (rest, opts["repl"]))
+    if "form" in opts and opts.get("repl") == "paste":
+        raise ValueError("serial:%s: form= is how the raw REPL takes the agent; repl=paste imports its source file"
+                         % rest)
     if "files" in opts and opts.get("repl") != "paste":
         raise ValueError("serial:%s: files=DIR is where repl=paste keeps the agent's file; give repl=paste too" % rest)
     return m.group("device"), int(m.group("baud") or 115200), opts
@@ -332,7 +337,8 @@ class SerialLink(Transport):
     """The agent on a MicroPython board: SerialLink('/dev/ttyACM0', 115200, host='192.168.1.5').
     Every failure to bring it up is TargetDied with what the board said (`final` when it would be
     the same on every try); a board without a socket module is TargetLacks. Once the agent runs,
-    the board's end-of-execution marker (0x04) means the agent ended, reported with its traceback."""
+    the board's end-of-execution marker (0x04) means the agent ended, reported with its traceback
+    (repl="paste", sockconf/paste.py: the friendly REPL's traceback or prompt does)."""
 
     def __init__(self, device, baud=115200, host=None, listen_host=None, timeout=10.0, raw_paste=True,
                  chunk=CHUNK, dtr=True, rts=True, setup=None, dns=None, agent=AGENT, form="auto", service=None,
