@@ -158,6 +158,14 @@ class Monitor:
         self.sock.close()
 
 
+def _die_with_parent():
+    """In QEMU's process before exec: SIGTERM when the process that started it ends, however it ends
+    (Linux's PR_SET_PDEATHSIG), so that no emulator outlives a run that crashed."""
+    import ctypes
+    import signal
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)   # PR_SET_PDEATHSIG = 1
+
+
 def _relay(proc, master):
     """console "stdio": QEMU's stdout to the pty's master, the master's input to QEMU's stdin."""
     def out():
@@ -220,7 +228,8 @@ class QemuLink(SerialLink):
         deadline = time.monotonic() + PTY_WAIT
         try:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if stdio else subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE if stdio else subprocess.STDOUT)
+                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE if stdio else subprocess.STDOUT,
+                                         preexec_fn=_die_with_parent)
         except OSError as e:
             raise BoardDown("cannot run %s: %s" % (cmd[0], e), final=True) from None
         if stdio:
