@@ -88,8 +88,9 @@ class PasteRepl:
     use_raw_paste = False
     ENDED = (PROMPT, TRACEBACK)   # what the board prints when code it ran ends
 
-    def __init__(self, port, timeout=10.0, window=WINDOW):
+    def __init__(self, port, timeout=10.0, window=WINDOW, interrupt=True):
         self.port, self.timeout, self.window = port, timeout, window
+        self.interrupt = interrupt  # whether Ctrl-C may be sent (on DOS, its break handling ends MicroPython)
         self.rate = None        # bytes a second the board echoed in paste mode (measured)
         self.seen = b""
         self.tries = 0
@@ -144,12 +145,12 @@ class PasteRepl:
     def enter(self):
         """To the friendly prompt from any state but a crashed board, never sending Ctrl-A or Ctrl-D
         at the prompt: boot noise drained, Ctrl-C twice and CR (a program interrupted, a line
-        cleared); an agent of ours takes those as data, answers `X`, and is then ended with the
-        line 0x04."""
+        cleared; only CR where Ctrl-C may not be sent); an agent of ours takes those as data,
+        answers `X`, and is then ended with the line 0x04."""
         self.drain(QUIET, BOOT)
         wait = min(self.timeout, 2.0)
         for self.tries in range(1, TRIES + 1):
-            self.port.write(b"\x03\x03\r")
+            self.port.write(b"\x03\x03\r" if self.interrupt else b"\r")
             said = self._quiet_tail(wait)
             if said.startswith(b"X ") or b"\nX " in said:
                 self.port.write(b"\n\x04\n")    # the agent's end: back at the prompt

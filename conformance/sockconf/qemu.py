@@ -7,6 +7,9 @@
      "network": {"netdev": "net0", "guest": "10.0.2.15"},    # or null: a board without a network
      "disk": {"drive": "file={disk},format=raw,if=ide,index=1", "dir": "D:/"},   # optional
      "setup": "FILE.py",            # optional: run before the agent (a path beside CONFIG)
+     "console_noise": {"pattern": "REGEX", "why": "..."},   # optional, console "stdio" only
+     "ends": ["A:\\>"],              # optional: more signs that MicroPython ended (repl "paste")
+     "interrupt": false,            # optional: Ctrl-C may not be sent (repl "paste"; default true)
      "boot_seconds": 30, "timeout": 10}
 
 `$NAME` in the command is the environment variable NAME (the maintainer's firmware or boot
@@ -16,7 +19,12 @@ the suite's own), a monitor on a Unix socket (`-monitor unix:...`), and for a ne
 network under the netdev's id (`-netdev user,...`: the guest is 10.0.2.15, the host 10.0.2.2, as
 the oracle's slirp has it). With a disk, the suite writes a FAT image holding the agent's file
 (mtools) and names it as {disk} in the drive option; the agent is imported from it (`dir`, as
-the guest names that drive).
+the guest names that drive). console_noise is what a port prints on its console besides its
+output (uc386's driver writes markers such as `[ep:0064]` into it): the relay of a "stdio" console
+drops what the pattern matches, a piece split between two reads included, and the config says
+why. ends are what the console shows when MicroPython itself ended (a DOS prompt), besides a
+traceback or the REPL's prompt: the agent's end, reported with what came before. interrupt false
+is a console where Ctrl-C must not be sent (uc386: DOS's break handling ends MicroPython).
 
 Then the board is a serial target on that console (sockconf/serial_link.py: raw REPL, or paste
 mode with the agent imported from its file). Every port the guest binds is forwarded from the
@@ -44,8 +52,10 @@ from .root import ROOT
 from .serial_link import BoardDown, SerialLink
 
 HOST, GUEST, LOOPBACK = "10.0.2.2", "10.0.2.15", "127.0.0.1"
-KEYS = {"about", "command", "console", "repl", "network", "disk", "setup", "boot_seconds", "timeout", "baud"}
+KEYS = {"about", "command", "console", "repl", "network", "disk", "setup", "boot_seconds", "timeout", "baud",
+        "console_noise", "ends", "interrupt"}
 PTY_WAIT = 10.0     # seconds for QEMU to name its pty
+PREFIX = re.compile(rb"\[[A-Za-z0-9_]{0,16}(?::[^\]\s]{0,48})?")    # what may begin a console marker
 
 
 class ConfigError(ValueError):
@@ -97,6 +107,21 @@ def load(path):
                               "reads that drive}" % path)
         if cfg["repl"] != "paste":
             raise ConfigError("qemu:%s: a disk carries the agent's file for repl \"paste\"" % path)
+    noise = cfg.setdefault("console_noise", None)
+    if noise is not None:
+        try:
+            ok = isinstance(noise, dict) and noise.get("why") and re.compile(noise["pattern"].encode())
+        except (re.error, AttributeError, KeyError):
+            ok = False
+        if not ok or cfg["console"] != "stdio":
+            raise ConfigError("qemu:%s: console_noise is {\"pattern\": a regular expression, \"why\": ...}, for "
+                              "console \"stdio\"" % path)
+    ends = cfg.setdefault("ends", [])
+    if not (isinstance(ends, list) and all(isinstance(e, str) and e for e in ends)) or (ends and cfg["repl"] != "paste"):
+        raise ConfigError("qemu:%s: ends is a list of what the console shows when MicroPython ended, for repl "
+                          "\"paste\"" % path)
+    if not isinstance(cfg.setdefault("interrupt", True), bool) or (not cfg["interrupt"] and cfg["repl"] != "paste"):
+        raise ConfigError("qemu:%s: interrupt is true or false (false: repl \"paste\" sends no Ctrl-C)" % path)
     if cfg.get("setup"):
         cfg["setup"] = str((path.parent / cfg["setup"]).resolve())
         if not os.path.isfile(cfg["setup"]):
@@ -166,14 +191,22 @@ def _die_with_parent():
     ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)   # PR_SET_PDEATHSIG = 1
 
 
-def _relay(proc, master):
-    """console "stdio": QEMU's stdout to the pty's master, the master's input to QEMU's stdin."""
+def _relay(proc, master, noise=None):
+    """console "stdio": QEMU's stdout to the pty's master, without what `noise` (a compiled bytes
+    pattern) matches, and the master's input to QEMU's stdin."""
     def out():
+        held = b""      # a match may be split between two reads: a tail that may begin one waits
         while True:
             data = os.read(proc.stdout.fileno(), 4096)
             if not data:
                 return
-            os.write(master, data)
+            data = held + data
+            if noise is not None:
+                data = noise.sub(b"", data)
+                k = data.rfind(b"[")
+                held, data = (data[k:], data[:k]) if k >= 0 and PREFIX.fullmatch(data[k:]) else (b"", data)
+            if data:
+                os.write(master, data)
 
     def into():
         while True:
@@ -202,7 +235,8 @@ class QemuLink(SerialLink):
         try:
             path = self._boot(private)
             files = cfg["disk"]["dir"] if cfg["disk"] else ""
-            opts = {"repl": cfg["repl"], **({"files": files} if cfg["repl"] == "paste" else {})}
+            opts = {"repl": cfg["repl"], **({"files": files, "ends": cfg["ends"], "interrupt": cfg["interrupt"]}
+                                            if cfg["repl"] == "paste" else {})}
             super().__init__(path, cfg["baud"], host=host or (HOST if self.net else None),
                              listen_host=LOOPBACK if self.net else None, timeout=cfg["timeout"],
                              setup=cfg.get("setup"), **opts, **kw)
@@ -238,7 +272,8 @@ class QemuLink(SerialLink):
             tty.setraw(slave)
             path = os.ttyname(slave)
             self._slave = slave
-            _relay(self.proc, self.master)
+            noise = cfg["console_noise"]
+            _relay(self.proc, self.master, re.compile(noise["pattern"].encode()) if noise else None)
         else:
             os.set_blocking(self.proc.stdout.fileno(), False)
             said = b""

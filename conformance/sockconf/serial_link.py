@@ -342,7 +342,7 @@ class SerialLink(Transport):
 
     def __init__(self, device, baud=115200, host=None, listen_host=None, timeout=10.0, raw_paste=True,
                  chunk=CHUNK, dtr=True, rts=True, setup=None, dns=None, agent=AGENT, form="auto", service=None,
-                 bringup=None, repl="raw", files=""):
+                 bringup=None, repl="raw", files="", ends=(), interrupt=True):
         super().__init__()
         try:
             import serial
@@ -354,6 +354,8 @@ class SerialLink(Transport):
         self.chunks = 0
         self._tail = b""        # the board's last words after the agent ended
         self._recent = b""      # the last bytes read (paste mode: a sign of the agent's end split between reads)
+        self._ends = [e.encode() for e in ends]     # paste mode: more signs that MicroPython itself ended
+        self._end_sign = None   # the one of them the console showed
         self._spoke = False     # the agent answered once: an end after that is no start error
         self.listen_host = listen_host
         try:
@@ -363,7 +365,8 @@ class SerialLink(Transport):
             _lines(self.port, rts, dtr)
         except (serial.SerialException, OSError, ValueError) as e:
             raise BoardDown("cannot open %s: %s" % (device, e)) from None
-        self.repl = paste.PasteRepl(self.port, timeout) if repl == "paste" else RawRepl(self.port, timeout, raw_paste)
+        self.repl = paste.PasteRepl(self.port, timeout, interrupt=interrupt) if repl == "paste" else \
+            RawRepl(self.port, timeout, raw_paste)
         self.agent, self.sent = agent, []    # the code sent so far, oldest first (tracebacks name its lines)
         try:
             self.repl.enter()
@@ -430,11 +433,12 @@ class SerialLink(Transport):
             return None
         seen = self._recent + data
         k = self._ended(seen)
-        self._recent = seen[-64:]
+        self._recent = seen[-256:]
         if k is None:
             self._spoke = self._spoke or b"R " in data
             return data
-        self._tail = seen[k:]   # the agent ended: the rest is its error output
+        # the agent ended: the rest is its error output (MicroPython's own end: what came before it)
+        self._tail = seen[max(0, k - 256):] if self._end_sign else seen[k:]
         self._collect_tail()
         return data[:max(0, k - (len(seen) - len(data)))] or None
 
@@ -448,11 +452,16 @@ class SerialLink(Transport):
         found = [k + 1 for k in (seen.find(b"\n" + paste.TRACEBACK), seen.find(b"\n" + paste.PROMPT)) if k >= 0]
         if seen.startswith((paste.TRACEBACK, paste.PROMPT)):
             found.append(0)
+        for e in self._ends:
+            k = seen.find(e)
+            if k >= 0 and (not found or k < min(found)):
+                found, self._end_sign = [k], e
         return min(found) if found else None
 
     def _collect_tail(self):
         deadline = time.monotonic() + 1.0
-        done = (lambda t: t.endswith(paste.PROMPT)) if isinstance(self.repl, paste.PasteRepl) else \
+        done = (lambda t: t.endswith(paste.PROMPT) or any(e in t for e in self._ends)) \
+            if isinstance(self.repl, paste.PasteRepl) else \
             (lambda t: t.count(b"\x04") >= 2)
         while not done(self._tail) and time.monotonic() < deadline:
             try:
@@ -461,6 +470,12 @@ class SerialLink(Transport):
                 break
 
     def _died(self):
+        if self._end_sign:
+            text = self._tail.decode("utf-8", "replace").partition(self._end_sign.decode("utf-8", "replace"))[0]
+            said = [x.strip() for x in text.replace("\r", "\n").split("\n")
+                    if x.strip() and not x.startswith(("R ", "X ", "+ "))]
+            return BoardDown("MicroPython on %s ended (the console showed %r)%s" % (
+                self.device, self._end_sign.decode("utf-8", "replace"), ": " + "; ".join(said[-2:]) if said else ""))
         tail = self._tail
         if isinstance(self.repl, paste.PasteRepl) and tail.endswith(paste.PROMPT):
             tail = tail[:-len(paste.PROMPT)]

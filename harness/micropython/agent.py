@@ -19,6 +19,16 @@ try:
 except ImportError:
     import uselect as select
 try:
+    from time import ticks_ms as now, ticks_diff as diff   # MicroPython: ms, and their difference
+except ImportError:
+    from time import monotonic
+
+    def now():
+        return int(monotonic() * 1000)
+
+    def diff(a, b):
+        return a - b
+try:
     import binascii
 except ImportError:
     import ubinascii as binascii
@@ -42,6 +52,7 @@ KWMAX = 32              # longest keyword name
 LONG = object()         # readline(): the line was longer than MAXLINE
 PIECE = 256             # readline(): bytes read at a time
 SERVICE = 5             # ms between calls of a service hook while no request has come
+FIRST = 3000            # ms within which the first request comes (the host sends it at once)
 
 # The op list of harness/ops.def, in its order (conformance/selftest/test_agent_py.py keeps them equal).
 OPS = (("hello", ""), ("reset", ""), ("const", "s*"), ("echo", "v*"), ("socket", "|iii"), ("close", "h"),
@@ -370,6 +381,7 @@ class Agent:
         self.host, self.listen_host = host, listen_host
         self.service = service          # (its name, the function): called before each op and while waiting
         self.bringup = None             # what bringup() ran: [(call, class raised or None, its args)]
+        self.waits = None               # whether poll sees the console's input (waiting()), once known
         self.table = [None] * HANDLES   # [object, open] per handle
         self.errnames = getattr(errno, "errorcode", None) or dict(
             (getattr(errno, n), n) for n in ERRNOS.split() if hasattr(errno, n))
@@ -870,6 +882,7 @@ def hello(a):
     pairs.append(("errno", [(n, getattr(errno, n)) for n in ERRNOS.split() if hasattr(errno, n)]))
     if a.service:
         pairs.append(("service", a.service[0]))
+        pairs.append(("service_waits", a.waits is True))
     if a.bringup is not None:
         pairs.append(("bringup", a.bringup))
     return enc(a, pairs, False, [])
@@ -943,7 +956,10 @@ def serve(a, inp, out):
 
 def waiting(a, inp):
     """With a service hook: a function that calls it until inp has a byte to read; else None (and
-    None where inp cannot be polled: the hook then runs before each op only)."""
+    None where inp cannot be polled: the hook then runs before each op only). A port whose poll
+    never reports console input (uc386's stdio poll is always 0) is found at the first request,
+    which the host sends at once: no input within FIRST ms means poll cannot see it, and the
+    hook then runs before each op only (HELLO: service_waits F)."""
     if not a.service:
         return None
     p = select.poll()
@@ -954,8 +970,13 @@ def waiting(a, inp):
     hook = a.service[1]
 
     def wait():
-        while not p.poll(SERVICE):
+        t0 = now()
+        while a.waits is not False and not p.poll(SERVICE):
             hook()
+            if a.waits is None and diff(now(), t0) >= FIRST:
+                a.waits = False
+        if a.waits is None:
+            a.waits = True
     return wait
 
 
