@@ -334,3 +334,21 @@ def test_a_runtime_that_fails_the_probe_says_which_operation(tmp_path, interp):
                                 "`memoryview(b'abcd')[1:3]`")
         r = c.call([("echo", [1])]).results[0]
         assert dict(r.value)["runtime"] == str(e.value)
+
+
+def test_a_console_poll_that_never_sees_input_leaves_the_hook_before_each_op(tmp_path):
+    """uc386's stdio poll always says no input: a stand-in poll that never reports one makes the
+    agent give up waiting on it after FIRST ms (the host's first request is there by then), read
+    the request, and go on with the hook before each op only (HELLO: service_waits F)."""
+    prelude = ("class _Never:\n    def register(self, *a):\n        pass\n    def poll(self, ms):\n"
+               "        import time\n        time.sleep(ms / 1000)\n        return []\n"
+               "class _Select:\n    POLLIN = 1\n    poll = _Never\nagent.select = _Select\n")
+    env = dict(os.environ, SOCKCONF_SERVICE="counter.tick")
+    with PipeTransport(_counted(tmp_path, "cpython", prelude), env=env) as t:
+        c = Client(t, timeout_scale=3)
+        info = c.hello()
+        assert info["service_waits"] is False
+        assert c.value("echo", 1) == (1,)
+    with PipeTransport(_counted(tmp_path, "cpython"), env=env) as t:
+        c = Client(t)
+        assert c.hello()["service_waits"] is True
