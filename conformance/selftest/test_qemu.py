@@ -137,3 +137,57 @@ def test_mtools_write_the_agents_disk(tmp_path):
     assert listing.split() == ["::/" + name.upper()]
     got = subprocess.run(["mtype", "-i", str(img), "::" + name.upper()], capture_output=True, check=True).stdout
     assert got == text
+
+
+def test_a_refusal_through_the_forward_is_a_refusal():
+    """Through QEMU's forward the host's connect succeeds even where the guest refuses: slirp
+    accepts first, then closes the connection when the guest resets it. case.Side.try_dial takes
+    such a connection, closed without a byte, for the refusal it stands for, and says so; one that
+    stays open is a connection. (Two loopback listeners stand in for slirp's forward: one that
+    closes what it accepts, one that keeps it.)"""
+    import threading
+    import types
+    from sockconf import case
+
+    def listener(keep):
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(4)
+        held = []
+
+        def run():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                (held.append(c) if keep else c.close())
+        threading.Thread(target=run, daemon=True).start()
+        return srv, held
+
+    class Stub:
+        listen_host = "127.0.0.1"
+        link = {"rtt": 0.001}
+        client = types.SimpleNamespace(transport=types.SimpleNamespace(forwarded=True))
+
+        def __init__(self):
+            self.details, self._peers = {}, []
+
+        dial = case.Side.dial
+        try_dial = case.Side.try_dial
+
+    refusing, _ = listener(False)
+    keeping, held = listener(True)
+    try:
+        side = Stub()
+        got = side.try_dial(refusing.getsockname()[1])
+        assert isinstance(got, ConnectionRefusedError) and "the guest refused it" in \
+            side.details["port %d through the forward" % refusing.getsockname()[1]]
+        got = side.try_dial(keeping.getsockname()[1])
+        assert isinstance(got, socket.socket) and not side.details.get("port %d through the forward"
+                                                                        % keeping.getsockname()[1])
+        Stub.client = types.SimpleNamespace(transport=types.SimpleNamespace())
+        assert isinstance(Stub().try_dial(refusing.getsockname()[1]), socket.socket)   # no forward: as it is
+    finally:
+        for s in [refusing, keeping] + held + side._peers:
+            s.close()

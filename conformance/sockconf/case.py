@@ -431,11 +431,32 @@ class Side:
         return r
 
     def try_dial(self, port, timeout=2.0):
-        """dial(), or the OSError that refused it (or timed out)."""
+        """dial(), or the OSError that refused it (or timed out). Through a link that forwards the
+        target's ports from the host (QEMU's hostfwd: the transport's `forwarded`), the host's
+        connect always succeeds, since slirp accepts before it asks the guest; a guest that refuses
+        makes slirp close that connection at once. So there, a connection closed or reset without
+        a byte within half a second and three round trips is the refusal it stands for, and a
+        detail says so."""
         try:
-            return self.dial(port, timeout)
+            s = self.dial(port, timeout)
         except OSError as e:
             return e
+        if not getattr(self.client.transport, "forwarded", False):
+            return s
+        wait = min(timeout, 0.5 + 3 * self.link["rtt"])
+        s.settimeout(wait)
+        try:
+            closed = s.recv(1, socket.MSG_PEEK) == b""
+        except socket.timeout:
+            closed = False
+        except OSError:
+            closed = True
+        s.settimeout(timeout)
+        if closed:
+            self.details["port %d through the forward" % port] = "the host's connect succeeded and the forward " \
+                "closed it within %.0f ms: the guest refused it" % (wait * 1000)
+            return ConnectionRefusedError("the guest refused the forwarded connection to port %d" % port)
+        return s
 
     def timed(self, ops, mode="S", timeout=10.0, nonblocking=False):
         """call(), and the seconds it took on the host (the link round trip included)."""

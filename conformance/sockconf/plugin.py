@@ -283,6 +283,7 @@ def pytest_configure(config):
     if getattr(setup["argv"], "qemu", None) is not None:
         # without a namespace of the run's own, QEMU's user network is cut off from every outside address
         setup["argv"].keywords["private"] = net["private"]
+        net["why"] = net["why"] or setup["argv"].why
     if kind == "private" and net["private"]:
         fd, name = tempfile.mkstemp(prefix="sockconf-resolv.", suffix=".conf")
         os.close(fd)

@@ -225,13 +225,15 @@ def _relay(proc, master, noise=None):
 
 class QemuLink(SerialLink):
     """QEMU booted as CONFIG says, then the serial target on its console; prepare() forwards the
-    ports a request binds before it is sent."""
+    ports a request binds before it is sent (`forwarded`: the host reaches the guest's ports
+    through QEMU, so the host's connect is accepted by slirp first; case.Side.try_dial)."""
 
     def __init__(self, config, private=True, host=None, **kw):
         cfg = self.cfg = load(config) if not isinstance(config, dict) else config
         self.dir = tempfile.mkdtemp(prefix="sockconf-qemu-")
         self.proc, self.monitor, self.forwards, self.master = None, None, set(), None
         self.net = cfg["network"]
+        self.forwarded = bool(self.net)
         try:
             path = self._boot(private)
             files = cfg["disk"]["dir"] if cfg["disk"] else ""

@@ -498,7 +498,8 @@ class SerialLink(Transport):
     def close(self):
         self.port.timeout = self.repl.timeout
         try:
-            self.repl.leave()
+            if not self._end_sign:  # (MicroPython itself ended: there is no REPL to leave)
+                self.repl.leave()
         except (BoardError, self._serial.SerialException, OSError):
             pass
         self.port.close()
