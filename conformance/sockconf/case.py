@@ -434,15 +434,17 @@ class Side:
         """dial(), or the OSError that refused it (or timed out). Through a link that forwards the
         target's ports from the host (QEMU's hostfwd: the transport's `forwarded`), the host's
         connect always succeeds, since slirp accepts before it asks the guest; a guest that refuses
-        makes slirp close that connection at once. So there, a connection closed or reset without
-        a byte within half a second and three round trips is the refusal it stands for, and a
-        detail says so."""
+        makes slirp close that connection at once. So there, after one request (a guest whose stack
+        runs only when the agent calls its service hook sees the connection then), a connection
+        closed or reset without a byte within half a second and three round trips is the refusal
+        it stands for, and a detail says so."""
         try:
             s = self.dial(port, timeout)
         except OSError as e:
             return e
         if not getattr(self.client.transport, "forwarded", False):
             return s
+        self.call([("echo", [])])   # a request: a target that runs its stack only then (a service hook) sees the SYN
         wait = min(timeout, 0.5 + 3 * self.link["rtt"])
         s.settimeout(wait)
         try:
