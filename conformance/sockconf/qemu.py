@@ -33,7 +33,8 @@ PORT, so that listen_host is 127.0.0.1), and the forwards are removed at RESET. 
 network reaches the host's loopback as 10.0.2.2; the run keeps it from reaching anything else:
 the test process is in a network namespace of its own (only loopback there), or where the
 machine cannot make one, QEMU's `restrict=on` cuts the guest off from every outside address
-(then the guest reaches no peer, and the cases that need one say so).
+(then the guest reaches no peer either, and the cases that need one cannot pass: a certifying
+run needs a machine that lets the run make its namespace).
 """
 import functools
 import os
