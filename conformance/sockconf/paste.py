@@ -86,7 +86,6 @@ class PasteRepl:
     serial_link.RawRepl (enter, exec, exec_start, drain, leave), so that SerialLink takes either."""
 
     use_raw_paste = False
-    ENDED = (PROMPT, TRACEBACK)   # what the board prints when code it ran ends
 
     def __init__(self, port, timeout=10.0, window=WINDOW, interrupt=True):
         self.port, self.timeout, self.window = port, timeout, window
@@ -106,9 +105,9 @@ class PasteRepl:
             now = time.monotonic()
             if now - last > quiet or now > deadline:
                 self.seen, self.pending = data, b""
-                raise BoardError("the board %s within %.1f s; it sent %r" % (
-                    "went quiet" if now - last > quiet else "kept talking", quiet if now - last > quiet
-                    else deadline - last, data[-200:]))
+                raise BoardError("the board %s; it sent %r" % (
+                    "sent nothing more for %.1f s" % quiet if now - last > quiet else "had not finished by the deadline "
+                    "the link's measured speed gives", data[-200:]))
             self.port.timeout = 0.05
             got = self.port.read(max(1, self.port.in_waiting))
             if got:
