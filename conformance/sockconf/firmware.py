@@ -136,7 +136,7 @@ def heap(path, form, free=None):
     return before, after, trouble
 
 
-def heap_needed(path, form, lo=4096, hi=65536, step=256):
+def heap_needed(path, form, lo=4096, hi=131072, step=256):
     """The least free heap (bytes, within `step`) in which the agent loads in `form` and answers,
     by bisection over what heap() leaves free; None if `hi` does not do."""
     if heap(path, form, hi)[2]:

@@ -19,16 +19,6 @@ try:
 except ImportError:
     import uselect as select
 try:
-    from time import ticks_ms as now, ticks_diff as diff   # MicroPython: ms, and their difference
-except ImportError:
-    from time import monotonic
-
-    def now():
-        return int(monotonic() * 1000)
-
-    def diff(a, b):
-        return a - b
-try:
     import binascii
 except ImportError:
     import ubinascii as binascii
@@ -51,8 +41,6 @@ LASTROOM = 16           # " ; ? unsupported": the longest answer an op can fall 
 KWMAX = 32              # longest keyword name
 LONG = object()         # readline(): the line was longer than MAXLINE
 PIECE = 256             # readline(): bytes read at a time
-SERVICE = 5             # ms between calls of a service hook while no request has come
-FIRST = 3000            # ms within which the first request comes (the host sends it at once)
 
 # The op list of harness/ops.def, in its order (conformance/selftest/test_agent_py.py keeps them equal).
 OPS = (("hello", ""), ("reset", ""), ("const", "s*"), ("echo", "v*"), ("socket", "|iii"), ("close", "h"),
@@ -930,7 +918,7 @@ def write(out, pieces):
 def serve(a, inp, out):
     """Answer every line of inp on out until EOF or a line that is exactly 0x04. A line the heap
     cannot hold gets no answer (the host reports it silent) rather than ending the agent. With a
-    service hook, the hook runs every SERVICE ms while no request has come (waiting())."""
+    service hook, the hook runs every 5 ms while no request has come (waiting())."""
     flush = getattr(out, "flush", None)
     wait = waiting(a, inp)
     if wait:
@@ -958,7 +946,7 @@ def waiting(a, inp):
     """With a service hook: a function that calls it until inp has a byte to read; else None (and
     None where inp cannot be polled: the hook then runs before each op only). A port whose poll
     never reports console input (uc386's stdio poll is always 0) is found at the first request,
-    which the host sends at once: no input within FIRST ms means poll cannot see it, and the
+    which the host sends at once: no input within 3 s means poll cannot see it, and the
     hook then runs before each op only (HELLO: service_waits F)."""
     if not a.service:
         return None
@@ -968,12 +956,15 @@ def waiting(a, inp):
     except Exception:
         return None
     hook = a.service[1]
+    import time
+    now = getattr(time, "ticks_ms", None) or (lambda: int(time.monotonic() * 1000))    # MicroPython, CPython
+    diff = getattr(time, "ticks_diff", None) or (lambda x, y: x - y)
 
     def wait():
         t0 = now()
-        while a.waits is not False and not p.poll(SERVICE):
+        while a.waits is not False and not p.poll(5):   # every 5 ms
             hook()
-            if a.waits is None and diff(now(), t0) >= FIRST:
+            if a.waits is None and diff(now(), t0) >= 3000:     # the first request is there by then
                 a.waits = False
         if a.waits is None:
             a.waits = True
@@ -982,8 +973,8 @@ def waiting(a, inp):
 
 # The runtime probe: operations the agent itself depends on, as _probes() does them, in its order.
 # A runtime that gets one wrong cannot run the agent; HELLO then says which (probe()).
-PROBED = ("1 in (1, 2)", "99 in b'abc'", "b'abcd'[1:3]", "memoryview(b'abcd')[1:3]", "bytearray(b'a') + b'b'",
-          "b'%02x' % 255", "int(b'-12')", "ValueError(1).args")
+PROBED = ("1 in (1, 2)|99 in b'abc'|b'abcd'[1:3]|memoryview(b'abcd')[1:3]|bytearray(b'a') + b'b'|b'%02x' % 255|"
+          "int(b'-12')|ValueError(1).args")     # one string: each of them would be a qstr of its own on a board
 
 
 def _probes():
@@ -994,14 +985,11 @@ def _probes():
     yield bytearray(b"a") + b"b" == b"ab"
     yield b"%02x" % 255 == b"ff"
     yield int(b"-12") == -12
-    yield _raised().args == (1,)
-
-
-def _raised():
     try:
         raise ValueError(1)
     except ValueError as x:
-        return x
+        e = x
+    yield e.args == (1,)
 
 
 def probe():
@@ -1010,10 +998,10 @@ def probe():
     try:
         for ok in _probes():
             if ok is not True:
-                return "the runtime gets `%s` wrong (not True)" % PROBED[n]
+                return "the runtime gets `%s` wrong (not True)" % PROBED.split("|")[n]
             n += 1
     except Exception as x:
-        return "the runtime raised %s: %s at `%s`" % (type(x).__name__, x, PROBED[n])
+        return "the runtime raised %s: %s at `%s`" % (type(x).__name__, x, PROBED.split("|")[n])
     return None
 
 
@@ -1099,7 +1087,11 @@ def main(host=None, listen_host=None, dns=None, service=None, bringup_calls=None
     by HELLO ($SOCKCONF_BRINGUP, a list in the wire's value syntax). A runtime that fails the
     probe gets no further: every request is answered with HELLO's `runtime` sentence."""
     inp, out = sys.stdin.buffer, sys.stdout.buffer
-    env = environ()
+    try:
+        import os
+        env = os.getenv
+    except (ImportError, AttributeError):   # a port without os.getenv
+        env = lambda name: None  # noqa: E731
     if host is None and listen_host is None:
         host, listen_host = env("SOCKCONF_HOST"), env("SOCKCONF_LISTEN_HOST")
     service = service or env("SOCKCONF_SERVICE")
@@ -1112,7 +1104,7 @@ def main(host=None, listen_host=None, dns=None, service=None, bringup_calls=None
     g = globals()
     sentence, undo = g["probe"]() if "probe" in g else None, None
     if not sentence:    # it passed: its code goes, and its heap with it (a 64 KiB board needs it); a later main() in
-        for n in ("PROBED", "_probes", "_raised", "probe", "broken"):  # this interpreter knows the runtime passed
+        for n in ("PROBED", "_probes", "probe", "broken"):  # this interpreter knows the runtime passed
             g.pop(n, None)
     try:
         import micropython
@@ -1137,15 +1129,6 @@ def main(host=None, listen_host=None, dns=None, service=None, bringup_calls=None
             micropython.kbd_intr(3)
         if undo:
             undo()
-
-
-def environ():
-    """getenv, or a function that finds nothing on a port without os.getenv."""
-    try:
-        import os
-        return os.getenv
-    except (ImportError, AttributeError):
-        return lambda name: None
 
 
 if __name__ == "__main__":
