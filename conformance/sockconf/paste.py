@@ -19,7 +19,6 @@ wrote, sockconf/qemu.py). load_agent() imports it from there if it is there; els
 there through pastes (once: a later session finds it), if the board can write there; else
 pastes the source itself, a few statements at a time.
 """
-import base64
 import hashlib
 import time
 
@@ -31,7 +30,6 @@ TRACEBACK = b"Traceback (most recent call last):"
 WINDOW = 128        # bytes sent before waiting for their echo
 QUIET, BOOT = 0.3, 5.0
 TRIES = 3
-PIECE = 1536        # agent bytes per paste when the file is written (2048 characters of base64)
 
 FIND = """import sys
 if %(dir)r not in sys.path:
@@ -46,27 +44,6 @@ except ImportError:
     except OSError:
         print('absent')
 """
-TO_FILE = "_sc_f.write(_sc_b(%r))\n"
-START_FILE = """try:
-    from binascii import a2b_base64 as _sc_b
-except ImportError:
-    from ubinascii import a2b_base64 as _sc_b
-"""
-FILE_DONE = """_sc_f.close()
-try:
-    import os
-except ImportError:
-    import uos as os
-try:
-    os.remove(%(dir)r + %(name)r + '.py')
-except OSError:
-    pass
-os.rename(%(dir)r + %(name)r + '.tmp', %(dir)r + %(name)r + '.py')
-del _sc_f, _sc_b
-from %(name)s import main, nic
-"""
-
-
 class BoardError(Exception):
     """The board did not do what the friendly REPL's paste mode does; str() says what it did."""
 
@@ -217,13 +194,9 @@ def load_agent(run, files="", path=upload.AGENT):
         return upload.Loaded("file", 1, 0, "file")
     if found[1:2] == ["writable"]:
         data = text.encode("utf-8")
-        run(START_FILE)
-        pieces = 0
-        for k in range(0, len(data), PIECE):
-            run(TO_FILE % base64.b64encode(data[k:k + PIECE]).decode())
-            pieces += 1
-        run(FILE_DONE % {"dir": files, "name": name})
-        return upload.Loaded("file", pieces + 2, len(data), "stored")
+        pieces = upload.store_file(run, data, files + name + ".tmp", files + name + ".py",
+                                   then="from %s import main, nic\n" % name)
+        return upload.Loaded("file", pieces, len(data), "stored")
     chunks = upload.agent_chunks(upload.CHUNK, path)
     for code in chunks:
         run(code)

@@ -176,13 +176,23 @@ if _sc_w == 'absent' and %r:
 print(_sc_w, _sc_f is not None)
 """
 
+B64 = """try:
+    from binascii import a2b_base64 as _sc_b
+except ImportError:
+    from ubinascii import a2b_base64 as _sc_b
+"""
 TO_FILE = "_sc_f.write(_sc_b(%r))\n"
 FILE_DONE = """_sc_f.close()
 try:
-    os.remove(_sc_n + '.mpy')
+    import os
+except ImportError:
+    import uos as os
+try:
+    os.remove(%(final)r)
 except OSError:
     pass
-os.rename(_sc_n + '.tmp', _sc_n + '.mpy')
+os.rename(%(tmp)r, %(final)r)
+del _sc_f, _sc_b
 """
 
 TO_RAM = "_sc_m[%d:%d] = _sc_b(%r)\n"
@@ -266,6 +276,20 @@ def board_mpy(run):
         raise UploadError("the board answered the mpy probe with %r" % " ".join(out)[-80:]) from None
 
 
+def store_file(run, data, tmp, final, then=""):
+    """Write data on the board through run (code -> its output): into the file the code before
+    opened as _sc_f at `tmp`, PIECE bytes (as base64) a run, then renamed to `final` (a file that
+    is there already replaced) and its names gone, then `then` in the same run. How many runs
+    carried data. load_mpy keeps the .mpy this way, paste.load_agent the source."""
+    run(B64)
+    pieces = 0
+    for k in range(0, len(data), PIECE):
+        run(TO_FILE % base64.b64encode(data[k:k + PIECE]).decode("ascii"))
+        pieces += 1
+    run(FILE_DONE % {"tmp": tmp, "final": final} + then)
+    return pieces
+
+
 def load_mpy(run, path=AGENT, cache=CACHE, board_error=Exception, store="any"):
     """The mpy form (see the module's docstring); UploadError if the board cannot take it (what it
     raised included: `board_error` is what `run` raises then). store: 'file' (UploadError without
@@ -294,15 +318,16 @@ def load_mpy(run, path=AGENT, cache=CACHE, board_error=Exception, store="any"):
             run(ROM_IMPORT)     # its bytecode runs in place: the heap holds none of it
         elif where == "file":
             run(IMPORT)         # on the filesystem from an earlier session
+        elif writable:
+            where, sent = "file", len(data)
+            pieces = store_file(run, data, name + ".tmp", name + ".mpy", then=IMPORT)
         else:
-            where = "file" if writable else "ram"
-            run("from binascii import a2b_base64 as _sc_b\n"
-                + ("" if writable else "_sc_m = bytearray(%d)\n" % len(data)))
+            where, sent = "ram", len(data)
+            run(B64 + "_sc_m = bytearray(%d)\n" % len(data))
             for k in range(0, len(data), PIECE):
-                b64 = base64.b64encode(data[k:k + PIECE]).decode("ascii")
-                run(TO_FILE % b64 if writable else TO_RAM % (k, min(k + PIECE, len(data)), b64))
-                pieces, sent = pieces + 1, sent + len(data[k:k + PIECE])
-            run(FILE_DONE + IMPORT if writable else RAM_IMPORT)
+                run(TO_RAM % (k, min(k + PIECE, len(data)), base64.b64encode(data[k:k + PIECE]).decode("ascii")))
+                pieces += 1
+            run(RAM_IMPORT)
         run(DONE)
     except UploadError:
         try:
