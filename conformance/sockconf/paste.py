@@ -64,9 +64,10 @@ class PasteRepl:
 
     use_raw_paste = False
 
-    def __init__(self, port, timeout=10.0, window=WINDOW, interrupt=True):
+    def __init__(self, port, timeout=10.0, window=WINDOW, interrupt=True, ends=()):
         self.port, self.timeout, self.window = port, timeout, window
         self.interrupt = interrupt  # whether Ctrl-C may be sent (on DOS, its break handling ends MicroPython)
+        self.ends = [e.encode() for e in ends]  # what the console shows when MicroPython itself ended
         self.rate = None        # bytes a second the board echoed in paste mode (measured)
         self.seen = b""
         self.tries = 0
@@ -170,6 +171,28 @@ class PasteRepl:
     def exec(self, code):
         self.exec_start(code)
         return self.follow()
+
+    def end_of(self, seen):
+        """Where in `seen` (what the board sent while its code ran) the sign that the code ended
+        starts, or None, and the sign when it says MicroPython itself ended (one of `ends`): the
+        friendly REPL's traceback or prompt at the start of a line, or one of `ends`, whichever
+        comes first (as serial_link.RawRepl.end_of has it for the raw REPL)."""
+        found = [k + 1 for k in (seen.find(b"\n" + TRACEBACK), seen.find(b"\n" + PROMPT)) if k >= 0]
+        if seen.startswith((TRACEBACK, PROMPT)):
+            found.append(0)
+        k, sign = (min(found) if found else None), None
+        for e in self.ends:
+            j = seen.find(e)
+            if j >= 0 and (k is None or j < k):
+                k, sign = j, e
+        return k, sign
+
+    def tail_done(self, tail):
+        return tail.endswith(PROMPT) or any(e in tail for e in self.ends)
+
+    @staticmethod
+    def error_text(tail):
+        return tail[:-len(PROMPT)] if tail.endswith(PROMPT) else tail
 
     def leave(self):
         """End an agent of ours (the line 0x04): back at the prompt. No soft reset: on a port such

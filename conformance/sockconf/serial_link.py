@@ -322,6 +322,26 @@ class RawRepl:
         self.exec_start(code)
         return self.follow()
 
+    pending = b""   # bytes read past what a read wanted (PasteRepl keeps some; the raw REPL none)
+
+    @staticmethod
+    def end_of(seen):
+        """Where in `seen` (what the board sent while its code ran) the sign that the code ended
+        starts, or None; and the sign when it says MicroPython itself ended (never, here): the
+        raw REPL's 0x04. PasteRepl.end_of is the friendly REPL's."""
+        k = seen.find(b"\x04")
+        return (None if k < 0 else k), None
+
+    @staticmethod
+    def tail_done(tail):
+        """Whether `tail` (from the sign on) holds all the board says after the code ended."""
+        return tail.count(b"\x04") >= 2
+
+    @staticmethod
+    def error_text(tail):
+        """The code's error output in a whole tail."""
+        return tail.strip(b"\x04>")
+
     def leave(self):
         """End an agent of ours, soft-reset, and leave the board at its friendly REPL."""
         self.port.write(b"\n\x04\n")
@@ -353,9 +373,8 @@ class SerialLink(Transport):
         self._serial, self.device = serial, device
         self.chunks = 0
         self._tail = b""        # the board's last words after the agent ended
-        self._recent = b""      # the last bytes read (paste mode: a sign of the agent's end split between reads)
-        self._ends = [e.encode() for e in ends]     # paste mode: more signs that MicroPython itself ended
-        self._end_sign = None   # the one of them the console showed
+        self._recent = b""      # the last bytes read (a sign of the agent's end split between reads)
+        self._end_sign = None   # the sign that MicroPython itself ended, when the console showed one (paste mode)
         self._spoke = False     # the agent answered once: an end after that is no start error
         self.listen_host = listen_host
         try:
@@ -365,7 +384,7 @@ class SerialLink(Transport):
             _lines(self.port, rts, dtr)
         except (serial.SerialException, OSError, ValueError) as e:
             raise BoardDown("cannot open %s: %s" % (device, e)) from None
-        self.repl = paste.PasteRepl(self.port, timeout, interrupt=interrupt) if repl == "paste" else \
+        self.repl = paste.PasteRepl(self.port, timeout, interrupt=interrupt, ends=ends) if repl == "paste" else \
             RawRepl(self.port, timeout, raw_paste)
         self.agent, self.sent = agent, []    # the code sent so far, oldest first (tracebacks name its lines)
         try:
@@ -428,42 +447,24 @@ class SerialLink(Transport):
         if self._tail:
             return None     # the agent ended
         try:
-            data, self.repl.pending = getattr(self.repl, "pending", b"") + self.port.read(max(1, self.port.in_waiting)), b""
+            data, self.repl.pending = self.repl.pending + self.port.read(max(1, self.port.in_waiting)), b""
         except (self._serial.SerialException, OSError):
             return None
         seen = self._recent + data
-        k = self._ended(seen)
+        k, sign = self.repl.end_of(seen)
         self._recent = seen[-256:]
         if k is None:
             self._spoke = self._spoke or b"R " in data
             return data
         # the agent ended: the rest is its error output (MicroPython's own end: what came before it)
-        self._tail = seen[max(0, k - 256):] if self._end_sign else seen[k:]
+        self._end_sign = sign
+        self._tail = seen[max(0, k - 256):] if sign else seen[k:]
         self._collect_tail()
         return data[:max(0, k - (len(seen) - len(data)))] or None
 
-    def _ended(self, seen):
-        """Where in `seen` (the last bytes read, then the new ones) the board's sign that the agent
-        ended starts: the raw REPL's 0x04, or the friendly REPL's traceback or prompt at the start
-        of a line (a sign split between two reads is found in the second); None if it is not there."""
-        if not isinstance(self.repl, paste.PasteRepl):
-            k = seen.find(b"\x04")
-            return None if k < 0 else k
-        found = [k + 1 for k in (seen.find(b"\n" + paste.TRACEBACK), seen.find(b"\n" + paste.PROMPT)) if k >= 0]
-        if seen.startswith((paste.TRACEBACK, paste.PROMPT)):
-            found.append(0)
-        for e in self._ends:
-            k = seen.find(e)
-            if k >= 0 and (not found or k < min(found)):
-                found, self._end_sign = [k], e
-        return min(found) if found else None
-
     def _collect_tail(self):
         deadline = time.monotonic() + 1.0
-        done = (lambda t: t.endswith(paste.PROMPT) or any(e in t for e in self._ends)) \
-            if isinstance(self.repl, paste.PasteRepl) else \
-            (lambda t: t.count(b"\x04") >= 2)
-        while not done(self._tail) and time.monotonic() < deadline:
+        while not self.repl.tail_done(self._tail) and time.monotonic() < deadline:
             try:
                 self._tail += self.port.read(max(1, self.port.in_waiting))
             except (self._serial.SerialException, OSError):
@@ -476,10 +477,7 @@ class SerialLink(Transport):
                     if x.strip() and not x.startswith(("R ", "X ", "+ "))]
             return BoardDown("MicroPython on %s ended (the console showed %r)%s" % (
                 self.device, self._end_sign.decode("utf-8", "replace"), ": " + "; ".join(said[-2:]) if said else ""))
-        tail = self._tail
-        if isinstance(self.repl, paste.PasteRepl) and tail.endswith(paste.PROMPT):
-            tail = tail[:-len(paste.PROMPT)]
-        err = tail.strip(b"\x04>").decode("utf-8", "replace")
+        err = self.repl.error_text(self._tail).decode("utf-8", "replace")
         if not err.strip():
             return BoardDown("the agent on %s ended, the board said nothing more" % self.device)
         said, cls = board_error(err, self.sent, self.agent)
