@@ -11,9 +11,12 @@ friendly, Ctrl-C clear, Ctrl-D execute or, on an empty line, soft reset; "OK", o
 error output, 0x04, ">") and raw-paste mode (Ctrl-E 'A' Ctrl-A: "R\\x01", a window of --window
 bytes and a second one, 0x01 for each window consumed, 0x04 to end; it checks that the host never
 sends beyond its window). --raw-paste=no is a firmware from before raw-paste mode. The friendly
-REPL has paste mode as MicroPython's pyexec.c has it (Ctrl-E: "paste mode; Ctrl-C to cancel,
-Ctrl-D to finish", then "=== ", every byte echoed and each CR as CR LF "=== ", Ctrl-C cancels,
-Ctrl-D runs what came), and friendly-mode code prints its output and traceback as they are.
+REPL has paste mode as repl.rst shows it ("If you press Ctrl-E, then you will enter paste mode,
+which essentially turns off the auto-indent feature, and changes the prompt from >>> to ===",
+its transcript "paste mode; Ctrl-C to cancel, Ctrl-D to finish" then a "=== " before each line,
+"Pressing Ctrl-D exits paste mode and initiates the compilation": every byte echoed, each CR
+echoed as a new line and its "=== "), and friendly-mode code prints its output and traceback as
+they are.
 --raw-repl=no is a port without a raw REPL whose Ctrl-A ends MicroPython (uc386 on DOS): after a
 Ctrl-A the board says nothing more.
 
@@ -238,7 +241,7 @@ class Board:
             self.send(bytes([c]))
 
     def paste_mode(self):
-        """The friendly REPL's paste mode, as pyexec.c has it."""
+        """The friendly REPL's paste mode, as repl.rst shows it (the module docstring)."""
         self.send(b"\r\npaste mode; Ctrl-C to cancel, Ctrl-D to finish\r\n=== ")
         code = bytearray()
         while True:

@@ -2,10 +2,10 @@
 REPL's paste mode carries the code, and the agent is imported from a file where the board can
 read one.
 
-Paste mode, as MicroPython's pyexec.c has it: Ctrl-E at the prompt prints "paste mode; Ctrl-C to
-cancel, Ctrl-D to finish" and "=== ", then every byte that comes is echoed, a CR as CR LF "=== ";
-Ctrl-D ends the paste and runs it (its output and any traceback follow, then the prompt ">>> ");
-Ctrl-C cancels. It has no flow control, so PasteRepl sends a window of bytes at a time and waits
+Paste mode, as MicroPython's documentation shows it (docs/reference/repl.rst, "Paste mode"):
+Ctrl-E at the prompt prints "paste mode; Ctrl-C to cancel, Ctrl-D to finish" and the prompt
+"=== ", what comes is echoed, a "=== " before each line; Ctrl-D "exits paste mode and initiates
+the compilation" (its output and any traceback follow, then the prompt ">>> "); Ctrl-C cancels. It has no flow control, so PasteRepl sends a window of bytes at a time and waits
 for its echo before the next, and checks the echo byte for byte: a byte the board lost or
 changed is an error naming where, not code that runs wrong later. The first window's echo
 measures the link (bytes a second, `rate`); the whole paste's deadline is then three times what
