@@ -273,17 +273,16 @@ def pytest_configure(config):
     elif not kind:
         if getattr(setup["argv"], "dns_port", 0):
             _suite_dns_port(setup)
-        net["why"] = getattr(setup["argv"], "why", None)
     else:
         try:
             sc_netns.enter(tap=kind == "tap")
             net["tap"], net["private"] = kind == "tap", True
         except sc_netns.Unavailable as e:
             net["why"] = "--target=%s needs a network namespace of its own: %s" % (setup["spec"], e)
+    net["why"] = net["why"] or getattr(setup["argv"], "why", None)     # a board's own: why it cannot use the suite's DNS
     if getattr(setup["argv"], "qemu", None) is not None:
         # without a namespace of the run's own, QEMU's user network is cut off from every outside address
         setup["argv"].keywords["private"] = net["private"]
-        net["why"] = net["why"] or setup["argv"].why
     if kind == "private" and net["private"]:
         fd, name = tempfile.mkstemp(prefix="sockconf-resolv.", suffix=".conf")
         os.close(fd)
