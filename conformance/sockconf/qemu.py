@@ -21,8 +21,8 @@ the oracle's slirp has it). With a disk, the suite writes a FAT image holding th
 (mtools) and names it as {disk} in the drive option; the agent is imported from it (`dir`, as
 the guest names that drive). console_noise is what a port prints on its console besides its
 output (uc386's driver writes markers such as `[ep:0064]` into it): the relay of a "stdio" console
-drops what the pattern matches, a piece split between two reads included, and the config says
-why. ends are what the console shows when MicroPython itself ended (a DOS prompt), besides a
+drops what the pattern matches, and the config says why; a marker of that bracketed shape split
+between two reads is matched whole (PREFIX: a tail that may begin one waits for the next read). ends are what the console shows when MicroPython itself ended (a DOS prompt), besides a
 traceback or the REPL's prompt: the agent's end, reported with what came before. interrupt false
 is a console where Ctrl-C must not be sent (uc386: DOS's break handling ends MicroPython).
 

@@ -90,8 +90,7 @@ def _eth_set_dhcp():
 lwip = _types.ModuleType("lwip", "uc386's lwIP stack: callback() runs its timers and packet queue")
 lwip.callback, lwip.reset = _callback, _reset
 uc386_net = _types.ModuleType("uc386_net", "uc386's interface configuration")
-uc386_net.eth_init, uc386_net.eth_set_dhcp = _eth_init, _eth_set_dhcp
-uc386_net.eth_set_static = lambda *a: _eth_set_static(*a)   # so that a broken variant can replace the function
+uc386_net.eth_init, uc386_net.eth_set_static, uc386_net.eth_set_dhcp = _eth_init, _eth_set_static, _eth_set_dhcp
 uc386_net.config = config
 
 
